@@ -1,9 +1,407 @@
-"""Tuning jobs (being written)."""
+"""Tuning jobs: the controller loop that asks, runs, records and tells.
+
+One controller, one source of truth: the job alone writes its store, and records every change of a
+trial's state before acting on it, so that a crash of a worker loses at most that trial's progress
+and a crash of the controller resumes from the store (finished trials kept, interrupted trials run
+again with the same parameters, none duplicated).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from hpcore import plugins
+from hpcore.errors import ConfigError, MetricError, SearchExhausted, StoreError
+from hpcore.executors.base import Executor, Outcome, Task, describe
+from hpcore.progress import Progress
+from hpcore.results import TuningResult, best_of
+from hpcore.space import SearchSpace
+from hpcore.stopping import NoStopper, Stopper, create_stopper
+from hpcore.store import Store
+from hpcore.strategies import Strategy, create_tuner
+from hpcore.strategies.base import check_direction
+from hpcore.trial import Trial, TrialRecord, TrialState
+
+__all__ = ["TuningJob", "TuningResult"]
+
+log = logging.getLogger("hpcore")
 
 
-class TuningJob:  # placeholder until the job loop lands
-    pass
+@dataclass
+class _Live:
+    trial: Trial
+    attempt: int
+    last_step: int | None = None
+    last_metrics: dict[str, float] = field(default_factory=dict)
+    stop_reason: str | None = None
+    warned: bool = False
 
 
-class TuningResult:
-    pass
+class TuningJob:
+    """Tunes ``train`` over ``space``: runs trials, early-stops poor ones, records everything.
+
+    Args:
+        train: ``train(params, reporter)`` (or ``train(params)``) returning the objective as a
+            number, a dict of metrics holding ``objective``, or None when it reported the objective
+            through ``reporter.report(step, **metrics)``.
+        space: The search space (or its plain-dict form).
+        objective: Name of the metric to optimise.
+        direction: ``"minimize"`` or ``"maximize"``.
+        strategy: A registered strategy: ``bayesian`` (default), ``random``, ``grid``, ``hyperband``...
+        max_trials: Number of distinct trials (retries do not count).
+        max_parallel: Trials running at once.
+        max_runtime: Seconds after which no trial starts and running ones are asked to stop.
+        target: Stop once a trial reaches this objective value (or better).
+        max_trials_without_improvement: Stop after this many finished trials in a row that did not
+            improve the best value by more than ``min_improvement`` (relative).
+        min_improvement: Relative improvement that counts for the criterion above (0.01 = 1%).
+        complete_on_convergence: Stop when the strategy reports convergence.
+        max_retries: Times a failed trial is run again with the same parameters.
+        trial_timeout: Seconds a trial may run before it is recorded as ``timed_out``.
+        early_stopping: A registered stopper: ``none`` (default), ``median``, ``asha``...
+        executor: ``inprocess`` (default when ``max_parallel == 1``), ``process`` (default otherwise),
+            another registered executor, or an :class:`~hpcore.executors.base.Executor` instance.
+        store: A SQLite file path; running the same job on the same store resumes it. None keeps
+            the records in memory only.
+        name: The job's name inside its store (one store can hold several jobs).
+        seed: Makes the sequence of trials reproducible.
+        progress: Show a live progress bar (tqdm when installed) on stderr.
+        strategy_options: Extra options of the strategy.
+        stopper_options: Extra options of the stopper.
+        executor_options: Extra options of the executor (``threads``, ``start_method``...).
+
+    Raises:
+        ConfigError: For an invalid argument, naming it.
+        PluginError: For an unknown strategy, stopper or executor, listing the registered ones.
+
+    Example:
+        >>> import hpcore
+        >>> def train(params, reporter):
+        ...     for epoch in range(1, 4):
+        ...         loss = (params["lr"] - 0.01) ** 2 / epoch
+        ...         if reporter.report(epoch, loss=loss):
+        ...             break
+        ...     return {"loss": loss}
+        >>> space = hpcore.SearchSpace({"lr": hpcore.Float(1e-4, 1e-1, scale="log")})
+        >>> job = hpcore.TuningJob(train, space, objective="loss", strategy="random",
+        ...                        max_trials=5, seed=1, progress=False)
+        >>> result = job.run()
+        >>> result.best.value < 1e-2
+        True
+    """
+
+    def __init__(self, train: Callable[..., Any], space: SearchSpace | dict[str, Any], objective: str = "objective",
+                 direction: str = "minimize", strategy: str = "bayesian", *, max_trials: int = 20,
+                 max_parallel: int = 1, max_runtime: float | None = None, target: float | None = None,
+                 max_trials_without_improvement: int | None = None, min_improvement: float = 0.0,
+                 complete_on_convergence: bool = False, max_retries: int = 0, trial_timeout: float | None = None,
+                 early_stopping: str = "none", executor: str | Executor | None = None, store: str | None = None,
+                 name: str = "default", seed: int | None = None, progress: bool = True,
+                 strategy_options: dict[str, Any] | None = None, stopper_options: dict[str, Any] | None = None,
+                 executor_options: dict[str, Any] | None = None) -> None:
+        if not callable(train):
+            raise ConfigError(f"train={train!r} is not callable; pass a function train(params, reporter)")
+        if not isinstance(objective, str) or not objective:
+            raise ConfigError(f"objective={objective!r}: give the name of the metric to optimise")
+        for label, v in (("max_trials", max_trials), ("max_parallel", max_parallel)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ConfigError(f"{label}={v!r}: use a whole number >= 1")
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise ConfigError(f"max_retries={max_retries!r}: use a whole number >= 0")
+        for label, v in (("max_runtime", max_runtime), ("trial_timeout", trial_timeout)):
+            if v is not None and not (isinstance(v, (int, float)) and v > 0):
+                raise ConfigError(f"{label}={v!r}: use a number of seconds > 0, or None")
+        if max_trials_without_improvement is not None and max_trials_without_improvement < 1:
+            raise ConfigError(f"max_trials_without_improvement={max_trials_without_improvement!r}: use >= 1")
+        self.train = train
+        self.space = space if isinstance(space, SearchSpace) else SearchSpace(space)
+        self.objective = objective
+        self.direction = check_direction(direction)
+        self.strategy_name = strategy
+        self.max_trials, self.max_parallel = max_trials, max_parallel
+        self.max_runtime, self.target = max_runtime, target
+        self.max_trials_without_improvement = max_trials_without_improvement
+        self.min_improvement = float(min_improvement)
+        self.complete_on_convergence = complete_on_convergence
+        self.max_retries, self.trial_timeout = max_retries, trial_timeout
+        self.early_stopping = early_stopping
+        self.store_path, self.name, self.seed, self.progress = store, name, seed, progress
+        self.strategy_options = dict(strategy_options or {})
+        self.stopper_options = dict(stopper_options or {})
+        self.executor_options = dict(executor_options or {})
+        self._executor_arg = executor
+        # Fail fast on unknown names, listing the registered ones.
+        plugins.lookup("strategies", strategy)
+        plugins.lookup("stoppers", early_stopping)
+        if isinstance(executor, str):
+            plugins.lookup("executors", executor)
+        self.strategy: Strategy | None = None
+        self.stopper: Stopper | None = None
+        self.store: Store | None = None
+        self._live: dict[int, _Live] = {}
+        self._records: dict[int, TrialRecord] = {}
+        self._ending: str | None = None
+        self._hard_stop = False
+
+    # -- setup ----------------------------------------------------------------------------------
+    def config(self) -> dict[str, Any]:
+        """What identifies this job in its store (a resumed job must match it)."""
+        return {"space": self.space.to_dict(), "objective": self.objective, "direction": self.direction,
+                "strategy": self.strategy_name, "seed": self.seed, "train": describe(self.train)}
+
+    def _open(self) -> None:
+        self.store = Store(self.store_path)
+        stored = self.store.load_job(self.name)
+        if stored is None:
+            self.store.create_job(self.name, self.config())
+            return
+        old = stored["config"]
+        diffs = self.space.differences(SearchSpace.from_dict(old["space"]))
+        for key in ("objective", "direction"):
+            if old.get(key) != getattr(self, key):
+                diffs.append(f"{key} changed from {old.get(key)!r} to {getattr(self, key)!r}")
+        if diffs:
+            raise StoreError(
+                f"store {self.store_path!r} holds job {self.name!r} with a different setup: {'; '.join(diffs)}. "
+                "Resume it with the same search space and objective, or start a new job with name=... or another store"
+            )
+        self.store.set_job_status(self.name, "running")
+
+    def _make_executor(self) -> Executor:
+        ex = self._executor_arg
+        if isinstance(ex, Executor):
+            return ex
+        name = ex or ("inprocess" if self.max_parallel == 1 else "process")
+        factory = plugins.lookup("executors", name)
+        return factory(max_parallel=self.max_parallel, trial_timeout=self.trial_timeout, **self.executor_options)
+
+    def _make_stopper(self, strategy: Strategy) -> Stopper:
+        if self.early_stopping != "none":
+            return create_stopper(self.early_stopping, self.direction, **self.stopper_options)
+        make = getattr(strategy, "make_stopper", None)
+        return make() if callable(make) else NoStopper(self.direction)
+
+    def _resume(self) -> list[TrialRecord]:
+        """Feeds stored results to the strategy and stopper; returns the interrupted trials."""
+        assert self.store and self.strategy and self.stopper
+        records = self.store.trials(self.name)
+        finished = sorted((r for r in records if r.state.finished), key=lambda r: (r.finished or 0, r.id))
+        reports: dict[int, list[tuple[int, int, dict[str, float]]]] = {}
+        for trial, attempt, step, metrics in self.store.reports(self.name):
+            reports.setdefault(trial, []).append((attempt, step, metrics))
+        for r in finished:
+            for attempt, step, metrics in reports.get(r.id, []):
+                v = metrics.get(self.objective)
+                if attempt == r.attempt and v is not None and math.isfinite(v):
+                    self.stopper.report(r.id, step, v)
+            self.stopper.finish(r.id, r.state, r.value)
+            self.strategy.observe(r.params, r.value, r.state, trial_id=r.id)
+            self._records[r.id] = r
+        interrupted = [r for r in records if not r.state.finished]
+        for r in interrupted:
+            self.store.drop_reports(self.name, r.id, r.attempt)
+            self.strategy.add_pending(Trial(r.id, r.params))
+        return interrupted
+
+    def finished_records(self) -> list[TrialRecord]:
+        """Records of the trials that have ended, so far."""
+        return [self._records[k] for k in sorted(self._records)]
+
+    # -- the loop -------------------------------------------------------------------------------
+    def run(self) -> TuningResult:
+        """Runs (or resumes) the job until a completion criterion holds; returns the result.
+
+        Raises:
+            StoreError: When the store cannot be written, or holds this job with another setup.
+            KeyboardInterrupt: After recording the job as interrupted (run again to resume).
+        """
+        self._open()
+        assert self.store is not None
+        self.strategy = create_tuner(self.strategy_name, self.space, self.direction, self.seed,
+                                     **self.strategy_options)
+        self.stopper = self._make_stopper(self.strategy)
+        self._records, self._live, self._ending, self._hard_stop = {}, {}, None, False
+        queue = [(Trial(r.id, r.params), r.attempt) for r in self._resume()]
+        executor = self._make_executor()
+        progress = Progress(self.max_trials, self.objective, self.direction) if self.progress else None
+        if progress is not None:
+            plugins.register(progress, name=f"hpcore-progress-{id(progress)}")
+        started = time.monotonic()
+        status = "interrupted"
+        try:
+            executor.start(self.train, self._on_report)
+            plugins.call_hook("hpcore_job_start", job=self)
+            self._check_criteria()
+            while True:
+                if self.max_runtime is not None and time.monotonic() - started > self.max_runtime:
+                    self._end(f"max_runtime of {self.max_runtime:g}s reached", hard=True)
+                while executor.free_slots() > 0:
+                    item = queue.pop(0) if queue else self._next_trial()
+                    if item is None:
+                        break
+                    self._launch(executor, *item)
+                if not executor.running():
+                    break
+                for outcome in executor.poll(timeout=0.2):
+                    retry = self._on_outcome(outcome)
+                    if retry is not None:
+                        queue.insert(0, retry)
+            status = "completed"
+        finally:
+            executor.shutdown()
+            self.store.set_job_status(self.name, status)
+            if progress is not None:
+                plugins.unregister(progress)
+        result = self.result()
+        plugins.call_hook("hpcore_job_finish", job=self, result=result)
+        return result
+
+    def result(self) -> TuningResult:
+        """The current result, read back from the store."""
+        assert self.store is not None, "run() first"
+        diagnostics = list(getattr(self.strategy, "diagnostics", []) or [])
+        return TuningResult(self.store.trials(self.name), self.objective, self.direction, self.name,
+                            self.store_path, self._ending or "", diagnostics)
+
+    def _n_trials(self) -> int:
+        return len(self._records) + len(self._live)
+
+    def _next_trial(self) -> tuple[Trial, int] | None:
+        assert self.strategy is not None
+        if self._ending is not None:
+            return None
+        if self._n_trials() >= self.max_trials:
+            self._end(f"max_trials={self.max_trials} reached")
+            return None
+        try:
+            return self.strategy.ask(), 0
+        except SearchExhausted as exc:
+            self._end(str(exc))
+            return None
+
+    def _launch(self, executor: Executor, trial: Trial, attempt: int) -> None:
+        assert self.store is not None
+        self.store.start_trial(self.name, trial.id, trial.params, attempt)
+        trial.info["attempt"] = attempt
+        self._live[trial.id] = _Live(trial, attempt)
+        plugins.call_hook("hpcore_trial_start", job=self, trial=trial)
+        executor.submit(Task(trial.id, trial.params, attempt))
+
+    def _on_report(self, trial_id: int, step: int, metrics: dict[str, float]) -> bool:
+        assert self.store is not None and self.stopper is not None
+        live = self._live.get(trial_id)
+        if live is None:  # a report from a trial that already ended: nothing to decide
+            return True
+        if live.last_step is not None and step <= live.last_step:
+            if not live.warned:
+                warnings.warn(f"trial {trial_id}: report at step {step} ignored, it does not follow step "
+                              f"{live.last_step} (steps must grow)", stacklevel=2)
+                live.warned = True
+            return live.stop_reason is not None or self._hard_stop
+        self.store.add_report(self.name, trial_id, live.attempt, step, metrics)
+        live.last_step, live.last_metrics = step, metrics
+        value = metrics.get(self.objective)
+        if value is not None and not math.isfinite(value):
+            warnings.warn(f"trial {trial_id}: {self.objective}={value} at step {step} is not finite; "
+                          "early stopping ignores it", stacklevel=2)
+        elif value is not None and live.stop_reason is None:
+            live.stop_reason = self.stopper.report(trial_id, step, value)
+        if self._hard_stop and live.stop_reason is None:
+            live.stop_reason = f"job ending: {self._ending}"
+        stop = live.stop_reason is not None
+        plugins.call_hook("hpcore_trial_report", job=self, trial=live.trial, step=step, metrics=metrics, stop=stop)
+        return stop
+
+    def _objective(self, outcome: Outcome, live: _Live) -> tuple[float | None, dict[str, Any], str | None]:
+        """Returns (value, final metrics, error) from what the trial returned and reported."""
+        result, name = outcome.result, self.objective
+        if isinstance(result, bool):
+            return None, {}, f"the training function returned {result!r}, not a number or a dict of metrics"
+        if isinstance(result, (int, float)):
+            metrics: dict[str, Any] = {name: float(result)}
+        elif isinstance(result, dict):
+            metrics = dict(result)
+        elif result is None:
+            metrics = {}
+        else:
+            return None, {}, (f"the training function returned {type(result).__name__}; return a number, "
+                              f"a dict of metrics holding {name!r}, or None after reporting {name!r}")
+        value = metrics.get(name)
+        if value is None and name in live.last_metrics:
+            value = live.last_metrics[name]
+            metrics.setdefault(name, value)
+        if value is None:
+            names = sorted(set(metrics) | set(live.last_metrics))
+            msg = MetricError(
+                f"objective {name!r} is missing from what the trial returned and reported "
+                f"(it gave: {', '.join(names) or 'nothing'}); return it or set objective= to one of those")
+            return None, metrics, str(msg)
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            return None, metrics, f"objective {name!r} is {value!r}, not a number"
+        if not math.isfinite(value):
+            return None, metrics, f"objective {name!r} is {value} (not finite)"
+        return value, metrics, None
+
+    def _on_outcome(self, outcome: Outcome) -> tuple[Trial, int] | None:
+        """Records a finished run; returns the trial again when it is to be retried."""
+        assert self.store is not None and self.strategy is not None and self.stopper is not None
+        live = self._live.pop(outcome.trial_id)
+        value, metrics, error, retriable = None, {}, None, False
+        if outcome.kind == "ok":
+            value, metrics, error = self._objective(outcome, live)
+            state = TrialState.FAILED if error else (
+                TrialState.STOPPED if live.stop_reason else TrialState.COMPLETED)
+        elif outcome.kind == "timeout":
+            state, error = TrialState.TIMED_OUT, outcome.error or f"ran past trial_timeout={self.trial_timeout}s"
+        else:
+            state, error, retriable = TrialState.FAILED, outcome.error, True
+        if state is TrialState.FAILED and retriable and live.attempt < self.max_retries:
+            log.warning("trial %d failed (attempt %d of %d), retrying: %s", live.trial.id, live.attempt + 1,
+                        self.max_retries + 1, (error or "").strip().splitlines()[-1:])
+            self.store.drop_reports(self.name, live.trial.id, live.attempt)
+            return live.trial, live.attempt + 1
+        reason = live.stop_reason if state is TrialState.STOPPED else None
+        self.store.finish_trial(self.name, live.trial.id, state, value, metrics, error, reason, live.last_step)
+        self.stopper.finish(live.trial.id, state, value)
+        self.strategy.tell(live.trial, value, state)
+        record = TrialRecord(live.trial.id, live.trial.params, state, value, metrics, live.attempt,
+                             live.last_step, error, reason, outcome.started, outcome.finished)
+        self._records[record.id] = record
+        plugins.call_hook("hpcore_trial_finish", job=self, trial=live.trial, record=record)
+        self._check_criteria()
+        return None
+
+    def _end(self, reason: str, hard: bool = False) -> None:
+        if self._ending is None:
+            self._ending = reason
+            log.info("job %s: %s", self.name, reason)
+        self._hard_stop = self._hard_stop or hard
+
+    def _check_criteria(self) -> None:
+        assert self.strategy is not None
+        done = self.finished_records()
+        best = best_of(done, self.direction)
+        sign = 1.0 if self.direction == "minimize" else -1.0
+        if best is not None and self.target is not None and sign * best.value <= sign * self.target:  # type: ignore[operator]
+            self._end(f"target {self.objective}={self.target:g} reached by trial {best.id}", hard=True)
+        if self.max_trials_without_improvement and len(done) > self.max_trials_without_improvement:
+            since, best_so_far = 0, None
+            for r in sorted(done, key=lambda r: (r.finished or 0, r.id)):
+                v = r.value if r.state in (TrialState.COMPLETED, TrialState.STOPPED) else None
+                if v is not None and (best_so_far is None or
+                                      sign * v < sign * best_so_far - self.min_improvement * abs(best_so_far)):
+                    best_so_far, since = v, 0
+                else:
+                    since += 1
+            if since >= self.max_trials_without_improvement:
+                self._end(f"best {self.objective} not improved for {since} trials")
+        if self.complete_on_convergence and self.strategy.converged():
+            self._end(f"the {self.strategy_name} strategy converged")

@@ -1,0 +1,113 @@
+"""The median stopping rule (SageMaker's ``Auto`` early stopping, Vizier's median rule)."""
+
+from __future__ import annotations
+
+import bisect
+import statistics
+from typing import Any
+
+from hpcore.errors import ConfigError
+from hpcore.hookspec import hookimpl
+from hpcore.stopping.basic import Stopper
+from hpcore.stopping.rungs import is_finite
+from hpcore.trial import TrialState
+
+__all__ = ["MedianStopper"]
+
+
+class _History:
+    """One trial's reports in step order, with prefix sums for running averages."""
+
+    __slots__ = ("best", "sums", "steps")
+
+    def __init__(self) -> None:
+        self.steps: list[int] = []
+        self.sums: list[float] = []
+        self.best: float | None = None
+
+    @property
+    def last_step(self) -> int | None:
+        return self.steps[-1] if self.steps else None
+
+    def add(self, step: int, value: float) -> None:
+        self.steps.append(step)
+        self.sums.append((self.sums[-1] if self.sums else 0.0) + value)
+
+    def running_average(self, step: int) -> float | None:
+        """Mean of the values reported at steps up to ``step`` (None if the trial has not reached it)."""
+        if not self.steps or self.steps[-1] < step:
+            return None
+        n = bisect.bisect_right(self.steps, step)
+        return self.sums[n - 1] / n if n else None
+
+
+class MedianStopper(Stopper):
+    """Stops a trial whose best objective so far is worse than the median of the other trials.
+
+    At a report of trial ``t`` at step ``s`` (after the warm-up, ``s > warmup_steps``), the
+    comparison set is every *other* trial that has already reported a step ``>= s`` — running,
+    completed, stopped or failed alike, in whatever order the trials run. For each of them the
+    running average of its objective over its reports at steps ``<= s`` is taken; when there are
+    at least ``min_trials`` of them, ``t`` is stopped if the best value it reported so far is
+    strictly worse than the median of those running averages. A trial therefore races only the
+    trials that got to step ``s`` before it did, which is what "earlier trials" means when trials run
+    in parallel and report at different paces. See ``docs/early-stopping.md``.
+
+    Args:
+        direction: ``"minimize"`` or ``"maximize"`` (the job's direction).
+        warmup_steps: No trial is stopped at a step ``<= warmup_steps``.
+        min_trials: The rule acts at step ``s`` only when at least this many other trials have
+            reached ``s``.
+
+    Raises:
+        ConfigError: For a negative ``warmup_steps`` or a ``min_trials`` below 1.
+
+    Example:
+        >>> s = MedianStopper(direction="minimize", min_trials=2)
+        >>> for t, v in [(0, 0.5), (1, 0.7)]:
+        ...     s.report(t, 1, v)
+        >>> s.report(2, 1, 0.9)
+        'median: best 0.9 at step 1 is worse than the median 0.6 of 2 trials'
+    """
+
+    name = "median"
+
+    def __init__(self, direction: str = "minimize", warmup_steps: int = 0, min_trials: int = 5,
+                 **options: Any) -> None:
+        super().__init__(direction, **options)
+        if int(warmup_steps) != warmup_steps or warmup_steps < 0:
+            raise ConfigError(f"median stopper: warmup_steps={warmup_steps!r}: use an integer of at least 0")
+        if int(min_trials) != min_trials or min_trials < 1:
+            raise ConfigError(f"median stopper: min_trials={min_trials!r}: use an integer of at least 1")
+        self.warmup_steps = int(warmup_steps)
+        self.min_trials = int(min_trials)
+        self._trials: dict[int, _History] = {}
+
+    def report(self, trial_id: int, step: int, value: float) -> str | None:
+        h = self._trials.setdefault(trial_id, _History())
+        # The job filters these out already; a stopper used on its own must not corrupt its state.
+        if not is_finite(value) or (h.last_step is not None and step <= h.last_step):
+            return None
+        h.add(step, value)
+        if h.best is None or self.better(value, h.best):
+            h.best = value
+        if step <= self.warmup_steps:
+            return None
+        averages = [a for t, other in self._trials.items() if t != trial_id
+                    for a in (other.running_average(step),) if a is not None]
+        if len(averages) < self.min_trials:
+            return None
+        median = statistics.median(averages)
+        if self.better(median, h.best):
+            return (f"median: best {h.best:.6g} at step {step} is worse than the median {median:.6g} "
+                    f"of {len(averages)} trials")
+        return None
+
+    def finish(self, trial_id: int, state: TrialState, value: float | None) -> None:
+        # An ended trial keeps its history: later trials are compared with it at every step it reached.
+        self._trials.setdefault(trial_id, _History())
+
+
+@hookimpl
+def hpcore_add_stoppers() -> dict[str, Any]:
+    return {"median": MedianStopper}

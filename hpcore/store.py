@@ -1,0 +1,205 @@
+"""The durable store: one SQLite file in WAL mode, written by the job's controller only.
+
+Every state change of a trial is committed before the controller acts on it: a trial is recorded as
+``running`` before it is sent to a worker, each intermediate report is recorded before the stop
+decision is sent back, and the terminal state is recorded before the strategy learns the result.
+With WAL and ``synchronous=NORMAL`` a committed change survives the death of the process (SIGKILL,
+an exception, Ctrl-C); ``durability="full"`` also survives a power loss, at a cost per write.
+
+Readers (``hpcore status``, a report) open the file read-only and never block the writer.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+import time
+from typing import Any
+
+from hpcore.errors import StoreError
+from hpcore.trial import TrialRecord, TrialState
+
+__all__ = ["Store"]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    name TEXT PRIMARY KEY,
+    created REAL NOT NULL,
+    config TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'running',
+    updated REAL
+);
+CREATE TABLE IF NOT EXISTS trials (
+    job TEXT NOT NULL,
+    id INTEGER NOT NULL,
+    params TEXT NOT NULL,
+    state TEXT NOT NULL,
+    value REAL,
+    metrics TEXT,
+    attempt INTEGER NOT NULL DEFAULT 0,
+    step INTEGER,
+    error TEXT,
+    reason TEXT,
+    started REAL,
+    finished REAL,
+    PRIMARY KEY (job, id)
+);
+CREATE TABLE IF NOT EXISTS reports (
+    job TEXT NOT NULL,
+    trial INTEGER NOT NULL,
+    attempt INTEGER NOT NULL,
+    step INTEGER NOT NULL,
+    metrics TEXT NOT NULL,
+    time REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS reports_by_trial ON reports (job, trial, attempt, step);
+"""
+
+
+def _dumps(obj: Any) -> str:
+    # NaN/inf are not valid JSON; keep them readable and round-trippable as strings.
+    def fix(v: Any) -> Any:
+        if isinstance(v, float) and not math.isfinite(v):
+            return str(v)
+        if isinstance(v, dict):
+            return {k: fix(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [fix(x) for x in v]
+        if hasattr(v, "item") and callable(v.item):
+            return v.item()
+        return v
+
+    return json.dumps(fix(obj), default=str)
+
+
+class Store:
+    """A tuning store on one SQLite file (or in memory with ``path=None``).
+
+    Args:
+        path: The database file; created with its folder when missing. ``None`` keeps the store in
+            memory (nothing survives the process).
+        read_only: Open an existing file without writing (for status and reports).
+        durability: ``"normal"`` (survives process crashes) or ``"full"`` (also power loss).
+
+    Raises:
+        StoreError: When the file cannot be created, opened or written (the message names it).
+
+    Example:
+        >>> store = Store(None)
+        >>> store.create_job("demo", {"objective": "loss"})
+        >>> store.start_trial("demo", 0, {"x": 1.0}, attempt=0)
+        >>> store.finish_trial("demo", 0, "completed", value=0.5, metrics={"loss": 0.5})
+        >>> store.trials("demo")[0].value
+        0.5
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None, read_only: bool = False,
+                 durability: str = "normal") -> None:
+        self.path = None if path is None else os.fspath(path)
+        self.read_only = read_only
+        if durability not in ("normal", "full"):
+            raise StoreError(f"durability={durability!r}: use 'normal' or 'full'")
+        try:
+            if self.path is None:
+                self._db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+            elif read_only:
+                if not os.path.exists(self.path):
+                    raise StoreError(f"store {self.path!r} does not exist; run a job with store={self.path!r} first")
+                uri = "file:" + os.path.abspath(self.path) + "?mode=ro"
+                self._db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+            else:
+                folder = os.path.dirname(os.path.abspath(self.path))
+                os.makedirs(folder, exist_ok=True)
+                self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)
+            self._db.execute("PRAGMA busy_timeout = 30000")
+            if not read_only:
+                if self.path is not None:
+                    self._db.execute("PRAGMA journal_mode = WAL")
+                self._db.execute(f"PRAGMA synchronous = {durability.upper()}")
+                self._db.executescript(SCHEMA)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(
+                f"cannot {'open' if read_only else 'write'} the store {self.path!r}: {exc}; "
+                "choose a writable file with store=PATH"
+            ) from None
+
+    def _write(self, sql: str, args: tuple[Any, ...]) -> None:
+        try:
+            self._db.execute(sql, args)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write the store {self.path!r}: {exc}") from None
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- jobs ---------------------------------------------------------------------------------
+    def create_job(self, name: str, config: dict[str, Any]) -> None:
+        self._write("INSERT INTO jobs (name, created, config, updated) VALUES (?, ?, ?, ?)",
+                    (name, time.time(), _dumps(config), time.time()))
+
+    def load_job(self, name: str) -> dict[str, Any] | None:
+        """The stored config of job ``name`` (with ``status`` and ``created``), or None."""
+        row = self._db.execute("SELECT config, status, created FROM jobs WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            return None
+        return {"config": json.loads(row[0]), "status": row[1], "created": row[2]}
+
+    def set_job_status(self, name: str, status: str) -> None:
+        self._write("UPDATE jobs SET status = ?, updated = ? WHERE name = ?", (status, time.time(), name))
+
+    def jobs(self) -> list[dict[str, Any]]:
+        rows = self._db.execute("SELECT name, status, created, updated FROM jobs ORDER BY created").fetchall()
+        return [{"name": r[0], "status": r[1], "created": r[2], "updated": r[3]} for r in rows]
+
+    # -- trials -------------------------------------------------------------------------------
+    def start_trial(self, job: str, trial_id: int, params: dict[str, Any], attempt: int) -> None:
+        """Records a trial (or a retry of it) as running, before it is sent to a worker."""
+        self._write(
+            "INSERT INTO trials (job, id, params, state, attempt, started) VALUES (?, ?, ?, 'running', ?, ?) "
+            "ON CONFLICT (job, id) DO UPDATE SET state = 'running', attempt = excluded.attempt, "
+            "started = excluded.started, finished = NULL, value = NULL, error = NULL, reason = NULL, step = NULL",
+            (job, trial_id, _dumps(params), attempt, time.time()),
+        )
+
+    def add_report(self, job: str, trial_id: int, attempt: int, step: int, metrics: dict[str, float]) -> None:
+        self._write("INSERT INTO reports VALUES (?, ?, ?, ?, ?, ?)",
+                    (job, trial_id, attempt, step, _dumps(metrics), time.time()))
+
+    def finish_trial(self, job: str, trial_id: int, state: str | TrialState, value: float | None = None,
+                     metrics: dict[str, Any] | None = None, error: str | None = None,
+                     reason: str | None = None, step: int | None = None) -> None:
+        """Records the terminal state of a trial."""
+        self._write(
+            "UPDATE trials SET state = ?, value = ?, metrics = ?, error = ?, reason = ?, step = ?, finished = ? "
+            "WHERE job = ? AND id = ?",
+            (str(TrialState(state)), value, _dumps(metrics or {}), error, reason, step, time.time(), job, trial_id),
+        )
+
+    def trials(self, job: str, state: str | None = None) -> list[TrialRecord]:
+        """Every trial of a job, by id (optionally only those in one state)."""
+        sql = ("SELECT id, params, state, value, metrics, attempt, step, error, reason, started, finished "
+               "FROM trials WHERE job = ?")
+        args: tuple[Any, ...] = (job,)
+        if state is not None:
+            sql += " AND state = ?"
+            args += (str(TrialState(state)),)
+        rows = self._db.execute(sql + " ORDER BY id", args).fetchall()
+        return [TrialRecord(id=r[0], params=json.loads(r[1]), state=TrialState(r[2]), value=r[3],
+                            metrics=json.loads(r[4]) if r[4] else {}, attempt=r[5], step=r[6], error=r[7],
+                            reason=r[8], started=r[9], finished=r[10]) for r in rows]
+
+    def reports(self, job: str, trial_id: int | None = None) -> list[tuple[int, int, int, dict[str, float]]]:
+        """Intermediate reports ``(trial, attempt, step, metrics)`` in the order they were written."""
+        sql = "SELECT trial, attempt, step, metrics FROM reports WHERE job = ?"
+        args: tuple[Any, ...] = (job,)
+        if trial_id is not None:
+            sql += " AND trial = ?"
+            args += (trial_id,)
+        rows = self._db.execute(sql + " ORDER BY rowid", args).fetchall()
+        return [(r[0], r[1], r[2], {k: float(v) for k, v in json.loads(r[3]).items()}) for r in rows]
+
+    def drop_reports(self, job: str, trial_id: int, attempt: int) -> None:
+        """Forgets the reports of an attempt that will run again from the start."""
+        self._write("DELETE FROM reports WHERE job = ? AND trial = ? AND attempt = ?", (job, trial_id, attempt))
