@@ -36,6 +36,9 @@ BUILTIN_PLUGINS = (
     "hpcore.strategies.grid",
     "hpcore.strategies.bayesian",
     "hpcore.stopping.basic",
+    "hpcore.stopping.median",
+    "hpcore.stopping.asha",
+    "hpcore.strategies.hyperband",
     "hpcore.executors.inprocess",
     "hpcore.executors.processes",
 )
