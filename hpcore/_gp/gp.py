@@ -1,0 +1,257 @@
+"""GP regression: the posterior for fixed hyperparameters, and their MAP fit.
+
+Model: ``y = f(w(x)) + eps``, ``f ~ GP(0, k)`` with the Matérn-5/2 ARD/Hamming kernel of
+:mod:`kernels`, ``w`` the Kumaraswamy warping of the ``auto`` columns, ``eps ~ N(0, noise + extra_i)``
+where ``extra_i`` down-weights transferred observations. ``y`` is standardised beforehand.
+
+Hyperparameters, packed in one vector ``theta`` (all logarithms):
+``log_rho`` (d,) inverse squared lengthscales, ``log_scale``, ``log_noise``, then ``log_a`` and
+``log_b`` (w,) of the warped columns. Priors:
+
+* lengthscales: log-normal with location ``sqrt(2) + log(d) / 2`` and scale ``sqrt(3)``, the
+  dimension-scaled prior of Hvarfner et al. (2024, "Vanilla Bayesian optimization performs great in
+  high dimensions"): longer lengthscales in more dimensions, so 20 columns are not overfitted;
+* signal variance: log-normal around 1 (the outputs are standardised);
+* noise variance: log-normal around 2.5e-3, bounded below by 1e-6 (objectives are often
+  deterministic, and a small noise floor keeps the matrix positive definite);
+* warping: see :mod:`warping`.
+
+Numerical failures: a Cholesky factorisation that fails (``LinAlgError``: the matrix is not
+positive definite, typically from duplicates or extreme lengthscales) is retried with growing
+jitter; each retry is recorded in the ``diagnostics`` list and logged. A fit whose every start fails
+keeps the previous hyperparameters; anything else propagates.
+
+Shapes: ``X`` (n, d) unwarped model inputs, ``Z`` (n, d) warped, ``y`` (n,), candidates (m, d).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.linalg import cho_solve, cholesky
+from scipy.optimize import minimize
+
+from hpcore._gp import kernels, warping
+
+__all__ = ["GPModel", "Hyper", "default_hyper", "fit_hyper", "robust_cholesky"]
+
+log = logging.getLogger("hpcore.gp")
+
+LOG_RHO_BOUNDS = (-2 * math.log(30.0), -2 * math.log(0.003))
+LOG_SCALE_BOUNDS = (math.log(0.05), math.log(20.0))
+LOG_NOISE_BOUNDS = (math.log(1e-6), math.log(1.0))
+NOISE_PRIOR = (math.log(2.5e-3), 2.0)
+LS_PRIOR_SD = math.sqrt(3.0)
+JITTERS = (1e-8, 1e-6, 1e-4, 1e-2)
+
+
+@dataclass
+class Hyper:
+    """GP hyperparameters (logarithms); ``warp`` has shape (w, 2): ``log a``, ``log b`` per column."""
+
+    log_rho: np.ndarray
+    log_scale: float
+    log_noise: float
+    warp: np.ndarray
+
+    def pack(self) -> np.ndarray:
+        return np.concatenate([self.log_rho, [self.log_scale, self.log_noise], self.warp.ravel()])
+
+    @classmethod
+    def unpack(cls, theta: np.ndarray, d: int) -> Hyper:
+        return cls(theta[:d].copy(), float(theta[d]), float(theta[d + 1]), theta[d + 2:].reshape(-1, 2).copy())
+
+    def warp_inputs(self, X: np.ndarray, warp_idx: np.ndarray) -> np.ndarray:
+        """Returns ``X`` with the ``warp_idx`` columns warped (a copy)."""
+        Z = X.copy()
+        if len(warp_idx):
+            Z[:, warp_idx] = warping.kumaraswamy(X[:, warp_idx], self.warp[:, 0], self.warp[:, 1])[0]
+        return Z
+
+    def unwarp_inputs(self, Z: np.ndarray, warp_idx: np.ndarray) -> np.ndarray:
+        X = Z.copy()
+        if len(warp_idx):
+            X[:, warp_idx] = warping.kumaraswamy_inverse(Z[:, warp_idx], self.warp[:, 0], self.warp[:, 1])
+        return X
+
+
+def ls_prior_loc(d: int) -> float:
+    return math.sqrt(2.0) + 0.5 * math.log(max(d, 1))
+
+
+def default_hyper(d: int, n_warp: int) -> Hyper:
+    """The prior mode: what the fit starts from when nothing better is known."""
+    mode_log_ls = ls_prior_loc(d) - LS_PRIOR_SD**2  # mode of the log-normal density in ell
+    return Hyper(np.full(d, -2.0 * mode_log_ls), 0.0, math.log(1e-3), np.zeros((n_warp, 2)))
+
+
+def _bounds(d: int, n_warp: int) -> list[tuple[float, float]]:
+    return [LOG_RHO_BOUNDS] * d + [LOG_SCALE_BOUNDS, LOG_NOISE_BOUNDS] + [warping.LOG_BOUNDS] * (2 * n_warp)
+
+
+def robust_cholesky(K: np.ndarray, diagnostics: list[str] | None = None) -> np.ndarray:
+    """Lower Cholesky factor of ``K``, adding jitter when ``K`` is numerically not positive definite.
+
+    Raises:
+        np.linalg.LinAlgError: When even the largest jitter does not help.
+    """
+    try:
+        return cholesky(K, lower=True, check_finite=False)
+    except np.linalg.LinAlgError:
+        pass
+    base = float(np.mean(np.diag(K))) if np.all(np.isfinite(K)) else 1.0
+    for jit in JITTERS:
+        try:
+            L = cholesky(K + jit * base * np.eye(len(K)), lower=True, check_finite=False)
+        except np.linalg.LinAlgError:
+            continue
+        msg = f"kernel matrix not positive definite (n={len(K)}); added jitter {jit * base:.1e}"
+        log.debug(msg)
+        if diagnostics is not None:
+            diagnostics.append(msg)
+        return L
+    raise np.linalg.LinAlgError(f"kernel matrix not positive definite even with jitter {JITTERS[-1]}")
+
+
+class GPModel:
+    """The posterior of the GP given hyperparameters and (warped) data.
+
+    Args:
+        Z: Warped inputs, shape (n, d).
+        y: Standardised targets, shape (n,).
+        hyper: Hyperparameters.
+        cat: Boolean mask of categorical columns, shape (d,).
+        extra_noise: Additional noise variance per point, shape (n,) (transferred data), or None.
+        diagnostics: Where numerical fallbacks are recorded.
+    """
+
+    def __init__(self, Z: np.ndarray, y: np.ndarray, hyper: Hyper, cat: np.ndarray,
+                 extra_noise: np.ndarray | None = None, diagnostics: list[str] | None = None) -> None:
+        self.Z, self.y, self.hyper, self.cat = Z, y, hyper, cat
+        self.extra_noise = np.zeros(len(y)) if extra_noise is None else extra_noise
+        self.diagnostics = diagnostics
+        self.rho = np.exp(hyper.log_rho)
+        self.scale = math.exp(hyper.log_scale)
+        self.noise = math.exp(hyper.log_noise)
+        sqd = kernels.cross_sqdist(Z, Z, self.rho, cat)
+        K = kernels.matern52(sqd, self.scale)[0]
+        K[np.diag_indices_from(K)] += self.noise + self.extra_noise
+        self.L = robust_cholesky(K, diagnostics)
+        self.alpha = cho_solve((self.L, True), y, check_finite=False)
+        self.Kinv = cho_solve((self.L, True), np.eye(len(y)), check_finite=False)
+
+    def predict(self, Zc: np.ndarray, grad: bool = False
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """Posterior mean and variance of ``f`` (without noise) at ``Zc`` (m, d).
+
+        Returns:
+            ``(mean (m,), var (m,), dmean (m, d), dvar (m, d))``; the derivatives (zero in
+            categorical columns) only when ``grad``.
+        """
+        sqd = kernels.cross_sqdist(Zc, self.Z, self.rho, self.cat)
+        k, dk = kernels.matern52(sqd, self.scale)
+        mean = k @ self.alpha
+        V = k @ self.Kinv
+        var = np.maximum(self.scale - np.einsum("ij,ij->i", V, k), 1e-12)
+        if not grad:
+            return mean, var, None, None
+        dmean = np.zeros(Zc.shape)
+        dvar = np.zeros(Zc.shape)
+        for j in np.flatnonzero(~self.cat):
+            G = kernels.cross_grad_factors(Zc, self.Z, self.rho, dk, j)
+            dmean[:, j] = G @ self.alpha
+            dvar[:, j] = -2.0 * np.einsum("ij,ij->i", G, V)
+        return mean, var, dmean, dvar
+
+    def condition_on(self, Zp: np.ndarray, yp: np.ndarray) -> GPModel:
+        """A model with extra noiseless-extra points ``(Zp, yp)`` and the same hyperparameters."""
+        return GPModel(np.vstack([self.Z, Zp]), np.concatenate([self.y, yp]), self.hyper, self.cat,
+                       np.concatenate([self.extra_noise, np.zeros(len(yp))]), self.diagnostics)
+
+
+def _neg_log_posterior(theta: np.ndarray, X: np.ndarray, y: np.ndarray, cat: np.ndarray,
+                       warp_idx: np.ndarray, D: np.ndarray, extra: np.ndarray,
+                       state: dict) -> tuple[float, np.ndarray]:
+    n, d = X.shape
+    h = Hyper.unpack(theta, d)
+    rho, s, noise = np.exp(h.log_rho), math.exp(h.log_scale), math.exp(h.log_noise)
+    if len(warp_idx):
+        Zw, dza, dzb = warping.kumaraswamy(X[:, warp_idx], h.warp[:, 0], h.warp[:, 1], grad=True)
+        for c, j in enumerate(warp_idx):
+            diff = Zw[:, c, None] - Zw[None, :, c]
+            D[j] = diff * diff
+    sqd = np.tensordot(rho, D, axes=1)
+    kmat, dk = kernels.matern52(sqd, s)
+    K = kmat.copy()
+    K[np.diag_indices(n)] += noise + extra
+    try:
+        L = cholesky(K, lower=True, check_finite=False)
+    except np.linalg.LinAlgError:
+        # Steer L-BFGS-B away from this region instead of aborting the whole fit.
+        state["failures"] += 1
+        return 1e10, np.zeros_like(theta)
+    alpha = cho_solve((L, True), y, check_finite=False)
+    Kinv = cho_solve((L, True), np.eye(n), check_finite=False)
+    mll = -0.5 * float(y @ alpha) - float(np.sum(np.log(np.diag(L)))) - 0.5 * n * math.log(2 * math.pi)
+    W = np.outer(alpha, alpha) - Kinv
+    M = W * dk
+    g = np.zeros_like(theta)
+    g[:d] = 0.5 * rho * np.tensordot(D, M, axes=([1, 2], [0, 1]))
+    g[d] = 0.5 * float(np.sum(W * kmat))
+    g[d + 1] = 0.5 * noise * float(np.trace(W))
+    if len(warp_idx):
+        msum = M.sum(axis=1)
+        for c, j in enumerate(warp_idx):
+            z = Zw[:, c]
+            for p, gz in ((0, dza[:, c]), (1, dzb[:, c])):
+                g[d + 2 + 2 * c + p] = 2.0 * rho[j] * (float(np.sum(z * gz * msum)) - float(z @ M @ gz))
+    # Priors (log densities and their gradients).
+    t = -0.5 * h.log_rho  # log lengthscales
+    mu = ls_prior_loc(d)
+    lp = float(np.sum(-t - (t - mu) ** 2 / (2 * LS_PRIOR_SD**2)))
+    g[:d] += -0.5 * (-1.0 - (t - mu) / LS_PRIOR_SD**2)
+    lp += -0.5 * h.log_scale**2
+    g[d] += -h.log_scale
+    lp += -0.5 * ((h.log_noise - NOISE_PRIOR[0]) / NOISE_PRIOR[1]) ** 2
+    g[d + 1] += -(h.log_noise - NOISE_PRIOR[0]) / NOISE_PRIOR[1] ** 2
+    if len(warp_idx):
+        wlp, ga, gb = warping.log_prior(h.warp[:, 0], h.warp[:, 1])
+        lp += wlp
+        g[d + 2::2] += ga
+        g[d + 3::2] += gb
+    value = -(mll + lp)
+    if not math.isfinite(value) or not np.all(np.isfinite(g)):
+        state["failures"] += 1
+        return 1e10, np.zeros_like(theta)
+    return value, -g
+
+
+def fit_hyper(X: np.ndarray, y: np.ndarray, cat: np.ndarray, warp_idx: np.ndarray, starts: list[Hyper],
+              extra_noise: np.ndarray | None = None, maxiter: int = 60,
+              diagnostics: list[str] | None = None) -> Hyper | None:
+    """MAP hyperparameters by L-BFGS-B from each of ``starts``; the best result wins.
+
+    Returns:
+        The fitted hyperparameters, or None when every start failed numerically (recorded).
+    """
+    n, d = X.shape
+    D = kernels.pairwise_dists(X, cat)
+    extra = np.zeros(n) if extra_noise is None else extra_noise
+    state = {"failures": 0}
+    bounds = _bounds(d, len(warp_idx))
+    best_val, best = math.inf, None
+    for h0 in starts:
+        x0 = np.clip(h0.pack(), [b[0] for b in bounds], [b[1] for b in bounds])
+        res = minimize(_neg_log_posterior, x0, args=(X, y, cat, warp_idx, D, extra, state), jac=True,
+                       method="L-BFGS-B", bounds=bounds, options={"maxiter": maxiter, "gtol": 1e-3})
+        if math.isfinite(res.fun) and res.fun < best_val and res.fun < 1e10:
+            best_val, best = float(res.fun), Hyper.unpack(res.x, d)
+    if state["failures"]:
+        msg = f"hyperparameter fit (n={n}): {state['failures']} evaluation(s) not positive definite, skipped"
+        log.debug(msg)
+        if diagnostics is not None:
+            diagnostics.append(msg)
+    return best
