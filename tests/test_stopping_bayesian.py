@@ -1,0 +1,40 @@
+"""The GP strategy combined with ASHA: stopped trials reach the model as ``stopped`` observations."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+
+import hpcore
+from hpcore.trial import TrialState
+
+SPACE = hpcore.SearchSpace({"x": hpcore.Float(-1.0, 1.0), "y": hpcore.Float(-1.0, 1.0)})
+
+
+def train(params: dict[str, Any], reporter: hpcore.Reporter) -> dict[str, float]:
+    loss = math.nan
+    for step in range(1, 10):
+        loss = (params["x"] - 0.3) ** 2 + (params["y"] + 0.2) ** 2 + 1.0 / step
+        if reporter.report(step, loss=loss, acc=-loss):
+            break
+    return {"loss": loss, "acc": -loss}
+
+
+@pytest.mark.parametrize("direction,objective,sign", [("minimize", "loss", 1.0), ("maximize", "acc", -1.0)])
+def test_bayesian_with_asha(direction: str, objective: str, sign: float) -> None:
+    job = hpcore.TuningJob(train, SPACE, objective=objective, direction=direction, strategy="bayesian",
+                           early_stopping="asha", stopper_options={"max_resource": 9, "reduction_factor": 3},
+                           strategy_options={"n_initial": 4}, max_trials=12, seed=2, progress=False)
+    result = job.run()
+    stopped = [r for r in result.trials if r.state is TrialState.STOPPED]
+    assert stopped and len(result.trials) == 12
+    observed = {o.trial_id: o for o in job.strategy.observations}
+    for r in stopped:
+        # The strategy minimises: it sees the stopped trial's last intermediate objective, signed.
+        assert observed[r.id].state is TrialState.STOPPED
+        assert observed[r.id].loss == pytest.approx(sign * r.value)
+        assert r.value == pytest.approx(result.trials[r.id].metrics[objective])
+    assert result.best.state is TrialState.COMPLETED
+    assert result.best.metrics["loss"] < 0.25  # the GP found the basin despite the stopped trials
