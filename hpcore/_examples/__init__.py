@@ -1,0 +1,1 @@
+"""Bundled examples, run with ``hpcore example NAME``."""

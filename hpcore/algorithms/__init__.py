@@ -1,0 +1,68 @@
+"""Named training algorithms: a training function with its default search space and objective.
+
+``hpcore tune --algorithm NAME`` and job files with ``algorithm: NAME`` look algorithms up in the
+``algorithms`` registry, which built-in modules and third-party plugins fill through the
+``hpcore_add_algorithms`` hook, exactly as SageMaker's built-in algorithms come with recommended
+ranges and an objective metric. The built-ins are ``linear-learner`` (torch) and ``xgboost``; their
+frameworks are imported only when a trial runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from hpcore.algorithms.linear_learner import LinearLearner, linear_learner_space
+from hpcore.algorithms.xgboost import XGBoostTrainer, xgboost_space
+from hpcore.hookspec import hookimpl
+from hpcore.space import SearchSpace
+
+__all__ = ["Algorithm", "hpcore_add_algorithms"]
+
+
+@dataclass
+class Algorithm:
+    """A training algorithm ready to tune: ``TuningJob(algo.train, algo.space, algo.objective, algo.direction)``.
+
+    Args:
+        name: The registry name (``hpcore tune --algorithm NAME``).
+        train: A picklable ``train(params, reporter)`` function.
+        space: Its default search space.
+        objective: The metric it reports and that tuning optimises.
+        direction: ``maximize`` or ``minimize``.
+        description: One line shown by ``hpcore plugins``.
+
+    Example:
+        >>> import hpcore
+        >>> algo = Algorithm("toy", lambda p, r: (p["x"] - 1) ** 2,
+        ...                  hpcore.SearchSpace({"x": hpcore.Float(-2.0, 2.0)}), "objective", "minimize")
+        >>> result = hpcore.TuningJob(**algo.job_args(), strategy="random", max_trials=3, seed=0,
+        ...                           progress=False).run()
+        >>> len(result.trials)
+        3
+    """
+
+    name: str
+    train: Callable[..., Any]
+    space: SearchSpace
+    objective: str
+    direction: str
+    description: str = ""
+
+    def job_args(self) -> dict[str, Any]:
+        """The arguments of :class:`hpcore.TuningJob` this algorithm provides."""
+        return {"train": self.train, "space": self.space, "objective": self.objective,
+                "direction": self.direction}
+
+
+@hookimpl
+def hpcore_add_algorithms() -> dict[str, Algorithm]:
+    return {
+        "linear-learner": Algorithm(
+            "linear-learner", LinearLearner(), linear_learner_space(), "validation_auc", "maximize",
+            "logistic regression with Adam (torch) on the bundled fraud data; SageMaker's ranges"),
+        "xgboost": Algorithm(
+            "xgboost", XGBoostTrainer(), xgboost_space(), "validation_auc", "maximize",
+            "gradient-boosted trees (xgboost) on the bundled fraud data; SageMaker's ranges"),
+    }

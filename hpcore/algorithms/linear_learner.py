@@ -1,0 +1,146 @@
+"""The linear learner: logistic regression trained with Adam, in torch, as SageMaker's Linear Learner.
+
+It reports ``validation_auc`` (SageMaker's ``validation:roc_auc_score``) after every epoch, so the
+``median`` and ``asha`` stoppers can end poor trials early. torch is imported inside the functions:
+``import hpcore`` never loads it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from hpcore.datasets.fraud import FraudData, auc, load_csv, make_fraud, split
+from hpcore.space import Float, Int, SearchSpace
+
+__all__ = ["LinearLearner", "fit", "linear_learner_space", "load_data"]
+
+OBJECTIVE = "validation_auc"
+_DATA: dict[tuple[Any, ...], FraudData] = {}
+
+
+def linear_learner_space() -> SearchSpace:
+    """SageMaker's Linear Learner ranges for Adam: learning rate 1e-5..1, betas, epochs.
+
+    The defaults are SageMaker's (``beta_1=0.9``, ``beta_2=0.999``, 15 epochs) with Adam's usual
+    learning rate 0.001: together they are the "untuned" configuration the example compares against.
+    """
+    return SearchSpace({
+        "learning_rate": Float(1e-5, 1.0, scale="log", category="optimizer", default=1e-3),
+        "beta_1": Float(0.5, 0.999, scale="reverse_log", category="optimizer", default=0.9),
+        "beta_2": Float(0.9, 0.99999, scale="reverse_log", category="optimizer", default=0.999),
+        "epochs": Int(1, 30, category="optimizer", default=15),
+    })
+
+
+def load_data(rows: int = 100_000, seed: int = 0, data: str | None = None, target: str = "Class") -> FraudData:
+    """The split, standardised dataset: generated (``rows``, ``seed``) or read from the CSV ``data``.
+
+    Cached per process: trials in the same worker share one copy instead of regenerating it.
+    """
+    key = (rows, seed, data, target)
+    if key not in _DATA:
+        x, y, columns = load_csv(data, target) if data else make_fraud(rows=rows, seed=seed)
+        _DATA[key] = split(x, y, columns, seed=seed)
+    return _DATA[key]
+
+
+def fit(params: dict[str, Any], data: FraudData, reporter: Any = None, seed: int = 0,
+        batch_size: int = 1000) -> tuple[np.ndarray, float, float]:
+    """Trains one logistic regression with Adam; returns ``(weights, bias, best validation AUC)``.
+
+    Args:
+        params: ``learning_rate``, ``beta_1``, ``beta_2``, ``epochs``.
+        data: The splits (see :func:`load_data`).
+        reporter: When given, receives ``validation_auc`` and ``validation_loss`` after each epoch,
+            and training ends early when it answers stop.
+        seed: Seeds the initial weights and the order of the mini-batches.
+        batch_size: SageMaker's default ``mini_batch_size``.
+
+    Returns:
+        The weights and bias of the last epoch (as SageMaker keeps the final model) and its
+        validation AUC.
+    """
+    import torch  # lazily: hpcore must import without torch
+
+    torch.set_num_threads(max(1, int(getattr(reporter, "threads", None) or 1)))
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.from_numpy(data.x_train)
+    y = torch.from_numpy(data.y_train.astype(np.float32))
+    x_val = torch.from_numpy(data.x_val)
+    y_val = torch.from_numpy(data.y_val.astype(np.float32))
+    # SageMaker's init_method=uniform, init_scale=0.07
+    w = ((torch.rand(x.shape[1], generator=gen) * 2 - 1) * 0.07).requires_grad_()
+    b = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.Adam([w, b], lr=float(params["learning_rate"]),
+                           betas=(float(params["beta_1"]), float(params["beta_2"])))
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    value = float("nan")
+    for epoch in range(1, int(params["epochs"]) + 1):
+        for idx in torch.randperm(len(x), generator=gen).split(batch_size):
+            opt.zero_grad()
+            loss = loss_fn(x[idx] @ w + b, y[idx])
+            loss.backward()
+            opt.step()
+        with torch.no_grad():
+            logits = x_val @ w + b
+            val_loss = float(loss_fn(logits, y_val))
+            scores = logits.numpy()
+        # A diverged run (huge learning rate) gives inf/nan scores: rank it as a coin flip.
+        value = auc(data.y_val, scores) if np.isfinite(scores).all() else 0.5
+        if not math.isfinite(val_loss):
+            val_loss = 1e6
+        if reporter is not None and reporter.report(epoch, validation_auc=value, validation_loss=val_loss):
+            break
+    return w.detach().numpy().copy(), float(b.detach()[0]), value
+
+
+def predict(weights: np.ndarray, bias: float, x: np.ndarray) -> np.ndarray:
+    """Fraud scores (logits) of standardised rows."""
+    return np.asarray(x, dtype=np.float64) @ weights.astype(np.float64) + bias
+
+
+@dataclass
+class LinearLearner:
+    """A picklable training function ``(params, reporter) -> metrics`` for one fraud dataset.
+
+    Args:
+        rows: Rows of the generated dataset (ignored when ``data`` is given).
+        seed: Seeds the data, its split, the initial weights and the batch order.
+        data: A CSV file of the user's own data, instead of the generated one.
+        target: The 0/1 label column of ``data``.
+        batch_size: Mini-batch size.
+
+    Example:
+        >>> from hpcore.reporter import Reporter
+        >>> train = LinearLearner(rows=3000, seed=0)
+        >>> metrics = train({"learning_rate": 0.01, "beta_1": 0.9, "beta_2": 0.999, "epochs": 2},
+        ...                 Reporter(0, {}))
+        >>> 0.5 < metrics["validation_auc"] <= 1.0
+        True
+    """
+
+    rows: int = 100_000
+    seed: int = 0
+    data: str | None = None
+    target: str = "Class"
+    batch_size: int = 1000
+
+    def dataset(self) -> FraudData:
+        return load_data(self.rows, self.seed, self.data, self.target)
+
+    def __call__(self, params: dict[str, Any], reporter: Any = None) -> dict[str, float]:
+        _, _, value = fit(params, self.dataset(), reporter, seed=self.seed, batch_size=self.batch_size)
+        return {OBJECTIVE: value}
+
+    def final_model(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Retrains ``params`` (deterministic per seed) and returns weights, scaler and AUCs."""
+        data = self.dataset()
+        weights, bias, val_auc = fit(params, data, None, seed=self.seed, batch_size=self.batch_size)
+        test_scores = predict(weights, bias, data.x_test)
+        test_auc = auc(data.y_test, test_scores) if np.isfinite(test_scores).all() else 0.5
+        return {"weights": weights, "bias": bias, "mean": data.mean, "scale": data.scale,
+                "columns": data.columns, "validation_auc": val_auc, "test_auc": test_auc}
