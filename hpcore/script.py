@@ -1,0 +1,267 @@
+"""Tuning any training program, in any language: hyperparameters in, metrics parsed from its output.
+
+Each trial runs the command as a subprocess in its own folder (``<workdir>/trial-<id>``, output kept
+in ``stdout.log``) and passes the hyperparameters three ways, as SageMaker passes them to training
+containers: command-line options (``--lr 0.01``), environment variables (``HP_LR=0.01``) and a JSON
+file (``hyperparameters.json``, its path in ``HP_JSON``). Metrics are read from the output line by
+line while the program runs, with SageMaker-style metric definitions (a name and a regex with
+exactly one capture group), and reported live, so early stopping can end a poor trial: it gets
+SIGTERM, then SIGKILL after ``grace_period`` seconds. The objective is the last value printed.
+
+No shell is ever involved (``Popen(list)``): a hyperparameter value such as ``; rm -rf ~`` reaches
+the program as one literal argument.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from hpcore._threads import thread_env
+from hpcore.errors import ConfigError, MetricError
+
+__all__ = ["CommandTrainer", "parse_metric_definitions"]
+
+PASS_MODES = ("args", "env", "json")
+TAIL_LINES = 20
+
+
+def parse_metric_definitions(defs: Sequence[Mapping[str, str]]) -> list[tuple[str, re.Pattern[str]]]:
+    """Validates SageMaker-style metric definitions: ``[{"name": ..., "regex": ...}]``.
+
+    ``Name``/``Regex`` (SageMaker's spelling) are accepted too.
+
+    Raises:
+        ConfigError: When a definition lacks a name or regex, a regex does not compile, or it does
+            not have exactly one capture group (the group is the value).
+
+    Example:
+        >>> [(n, p.pattern) for n, p in parse_metric_definitions([{"name": "loss", "regex": "loss=([0-9.]+)"}])]
+        [('loss', 'loss=([0-9.]+)')]
+    """
+    if not defs:
+        raise ConfigError("metric_definitions: give at least one {name: ..., regex: ...} to read metrics")
+    out: list[tuple[str, re.Pattern[str]]] = []
+    for i, d in enumerate(defs):
+        if not isinstance(d, Mapping):
+            raise ConfigError(f"metric_definitions[{i}]={d!r}: use a mapping with name and regex")
+        name, regex = d.get("name", d.get("Name")), d.get("regex", d.get("Regex"))
+        if not isinstance(name, str) or not name or not isinstance(regex, str) or not regex:
+            raise ConfigError(f"metric_definitions[{i}]={dict(d)!r}: needs a non-empty name and regex")
+        try:
+            pattern = re.compile(regex)
+        except re.error as exc:
+            raise ConfigError(f"metric {name!r}: regex {regex!r} does not compile: {exc}") from None
+        if pattern.groups != 1:
+            raise ConfigError(
+                f"metric {name!r}: regex {regex!r} has {pattern.groups} capture groups; it needs exactly one, "
+                f"around the number, for example 'loss = ([-+0-9.eE]+)'")
+        if name in (n for n, _ in out):
+            raise ConfigError(f"metric {name!r} is defined twice in metric_definitions")
+        out.append((name, pattern))
+    return out
+
+
+def _env_name(name: str) -> str:
+    return "HP_" + re.sub(r"[^0-9A-Za-z]", "_", name).upper()
+
+
+def _text(value: Any) -> str:
+    return json.dumps(value) if isinstance(value, (bool, type(None))) else str(value)
+
+
+class CommandTrainer:
+    """A picklable training function that runs a command per trial and parses its metrics.
+
+    Args:
+        command: The program and its arguments, as a list (or a string split like a shell would,
+            without ever running one). Arguments naming existing files are made absolute, since
+            the program runs in its trial folder; ``python`` means the interpreter running hpcore.
+        metric_definitions: ``[{"name": "auc", "regex": "val_auc=([0-9.]+)"}]``; each metric must
+            appear in the output of a trial that is not stopped early.
+        workdir: Folder holding the trial folders (default ``hpcore-trials``).
+        timeout: Seconds a trial may run; then it is terminated and fails.
+        grace_period: Seconds between SIGTERM and SIGKILL when a trial is stopped.
+        env: Extra environment variables for the program.
+        pass_as: Which of ``args``, ``env``, ``json`` to use to pass hyperparameters (all by default).
+        base_dir: Folder relative file arguments are looked up in (default: the current one).
+
+    Raises:
+        ConfigError: For an empty command, an unknown ``pass_as`` or invalid metric definitions.
+
+    Example:
+        >>> import sys, tempfile
+        >>> from hpcore.reporter import Reporter
+        >>> train = CommandTrainer([sys.executable, "-c", "import sys; print('loss=' + sys.argv[2])"],
+        ...                        [{"name": "loss", "regex": "loss=([0-9.]+)"}], workdir=tempfile.mkdtemp())
+        >>> train({"x": 0.25}, Reporter(0, {"x": 0.25}))
+        {'loss': 0.25}
+    """
+
+    def __init__(self, command: str | Sequence[str], metric_definitions: Sequence[Mapping[str, str]], *,
+                 workdir: str = "hpcore-trials", timeout: float | None = None, grace_period: float = 10.0,
+                 env: Mapping[str, Any] | None = None, pass_as: Sequence[str] = PASS_MODES,
+                 base_dir: str | None = None) -> None:
+        argv = shlex.split(command) if isinstance(command, str) else [str(a) for a in command]
+        if not argv:
+            raise ConfigError("command is empty; give the program to run, for example [python, train.py]")
+        if isinstance(pass_as, str):
+            pass_as = [pass_as]
+        bad = [m for m in pass_as if m not in PASS_MODES]
+        if bad:
+            raise ConfigError(f"pass_as: unknown mode(s) {bad}; use any of {', '.join(PASS_MODES)}")
+        if timeout is not None and not timeout > 0:
+            raise ConfigError(f"timeout={timeout!r}: use a number of seconds > 0")
+        if argv[0] in ("python", "python3"):  # the interpreter running hpcore, venv included
+            argv[0] = sys.executable
+        base = os.path.abspath(base_dir or os.getcwd())
+        # The program runs inside its trial folder: a relative script path would no longer resolve.
+        self.command = [os.path.join(base, a) if os.path.exists(os.path.join(base, a)) and not os.path.isabs(a)
+                        and a not in (".", "..") else a for a in argv]
+        self.metrics = parse_metric_definitions(metric_definitions)
+        self.workdir = os.path.abspath(workdir)
+        self.timeout, self.grace_period = timeout, float(grace_period)
+        self.env = {str(k): str(v) for k, v in (env or {}).items()}
+        self.pass_as = tuple(pass_as)
+
+    def __repr__(self) -> str:
+        return f"CommandTrainer({shlex.join(self.command)!r})"
+
+    # -- one trial ------------------------------------------------------------------------------
+    def _prepare(self, params: dict[str, Any], folder: str, threads: int | None) -> tuple[list[str], dict[str, str]]:
+        os.makedirs(folder, exist_ok=True)
+        argv = list(self.command)
+        env = dict(os.environ)
+        env.update(thread_env(threads or 1))
+        env.update(self.env)
+        json_path = os.path.join(folder, "hyperparameters.json")
+        with open(json_path, "w", encoding="utf-8") as fh:
+            json.dump(params, fh, indent=2, sort_keys=True)
+        if "json" in self.pass_as:
+            env["HP_JSON"] = json_path
+        for name, value in params.items():
+            if "args" in self.pass_as:
+                argv += [f"--{name}", _text(value)]
+            if "env" in self.pass_as:
+                env[_env_name(name)] = _text(value)
+        return argv, env
+
+    def _stop(self, proc: subprocess.Popen[str]) -> None:
+        """SIGTERM to the program's process group, SIGKILL after the grace period."""
+        for sig, wait in ((signal.SIGTERM, self.grace_period), (signal.SIGKILL, 5.0)):
+            if proc.poll() is not None:
+                return
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                return
+            try:
+                proc.wait(timeout=wait)
+                return
+            except subprocess.TimeoutExpired:
+                continue
+
+    def __call__(self, params: dict[str, Any], reporter: Any = None) -> dict[str, float]:
+        trial_id = getattr(reporter, "trial_id", 0)
+        attempt = getattr(reporter, "attempt", 0)
+        folder = os.path.join(self.workdir, f"trial-{trial_id}" + (f".{attempt}" if attempt else ""))
+        argv, env = self._prepare(dict(params), folder, getattr(reporter, "threads", None))
+        log_path = os.path.join(folder, "stdout.log")
+        tail: deque[str] = deque(maxlen=TAIL_LINES)
+        last: dict[str, float] = {}
+        counts: dict[str, int] = {}
+        pending: dict[str, float] = {}
+        pending_step, reported_step = 0, 0
+        stopped = timed_out = False
+
+        def flush() -> bool:
+            nonlocal pending, reported_step
+            if not pending or reporter is None:
+                pending = {}
+                return False
+            reported_step = max(pending_step, reported_step + 1)
+            stop = bool(reporter.report(reported_step, **pending))
+            pending = {}
+            return stop
+
+        try:
+            proc = subprocess.Popen(argv, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, text=True, bufsize=1, errors="replace",
+                                    start_new_session=True, shell=False)
+        except OSError as exc:
+            raise RuntimeError(f"cannot start {argv[0]!r}: {exc}") from None
+        lines: queue.Queue[str | None] = queue.Queue()
+
+        def pump() -> None:  # a thread, so that the timeout is checked while the program is silent
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                lines.put(line)
+            lines.put(None)
+
+        threading.Thread(target=pump, daemon=True).start()
+        deadline = None if self.timeout is None else time.monotonic() + self.timeout
+        with open(log_path, "w", encoding="utf-8") as log:
+            while True:
+                wait = 0.5 if deadline is None else max(0.0, min(0.5, deadline - time.monotonic()))
+                try:
+                    line = lines.get(timeout=wait)
+                except queue.Empty:
+                    if deadline is not None and time.monotonic() >= deadline:
+                        timed_out = True
+                        break
+                    continue
+                if line is None:
+                    break
+                log.write(line)
+                log.flush()
+                tail.append(line.rstrip("\n"))
+                for name, pattern in self.metrics:
+                    m = pattern.search(line)
+                    if m is None:
+                        continue
+                    try:
+                        value = float(m.group(1))
+                    except (TypeError, ValueError):
+                        continue  # "loss=abc": not a value, as SageMaker ignores it
+                    counts[name] = counts.get(name, 0) + 1
+                    last[name] = value
+                    # One report per step: a step is sent once every metric has appeared for it, or
+                    # when the next step starts (the program may print fewer metrics at some steps).
+                    if counts[name] > pending_step and pending:
+                        stopped = flush() or stopped
+                    pending_step = max(pending_step, counts[name])
+                    pending[name] = value
+                    if len(pending) == len(self.metrics):
+                        stopped = flush() or stopped
+                if stopped:
+                    break
+            if not stopped and not timed_out:
+                stopped = flush()
+        self._stop(proc)
+        code = proc.wait()
+        shown = "\n".join(f"    {t}" for t in tail) or "    (no output)"
+        if timed_out:
+            raise TimeoutError(f"trial ran past timeout={self.timeout}s and was terminated; last lines of "
+                               f"{log_path}:\n{shown}")
+        if stopped:
+            return last
+        if code != 0:
+            raise RuntimeError(f"{shlex.join(argv[:2])}... exited with code {code}; last lines of {log_path}:\n{shown}")
+        missing = [name for name, _ in self.metrics if name not in last]
+        if missing:
+            raise MetricError(
+                f"metric(s) {', '.join(missing)} never appeared in the output (regex "
+                f"{', '.join(repr(p.pattern) for n, p in self.metrics if n in missing)}); last lines of "
+                f"{log_path}:\n{shown}")
+        return last
