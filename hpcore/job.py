@@ -75,6 +75,11 @@ class TuningJob:
         strategy_options: Extra options of the strategy.
         stopper_options: Extra options of the stopper.
         executor_options: Extra options of the executor (``threads``, ``start_method``...).
+        warm_start: Earlier jobs to learn from: store paths (job ``default``), ``"path::name"``
+            strings, ``(path, name)`` pairs or :class:`TuningResult` objects.
+        warm_start_type: ``identical`` (same data and algorithm: their trials are observations of
+            this job's strategy, without counting against ``max_trials``) or ``transfer`` (they
+            inform the strategy's model only; needs a strategy with ``transfer``, such as bayesian).
 
     Raises:
         ConfigError: For an invalid argument, naming it.
@@ -104,7 +109,8 @@ class TuningJob:
                  early_stopping: str = "none", executor: str | Executor | None = None, store: str | None = None,
                  name: str = "default", seed: int | None = None, progress: bool = True,
                  strategy_options: dict[str, Any] | None = None, stopper_options: dict[str, Any] | None = None,
-                 executor_options: dict[str, Any] | None = None) -> None:
+                 executor_options: dict[str, Any] | None = None, warm_start: Any = None,
+                 warm_start_type: str = "identical") -> None:
         if not callable(train):
             raise ConfigError(f"train={train!r} is not callable; pass a function train(params, reporter)")
         if not isinstance(objective, str) or not objective:
@@ -136,6 +142,11 @@ class TuningJob:
         self.stopper_options = dict(stopper_options or {})
         self.executor_options = dict(executor_options or {})
         self._executor_arg = executor
+        if warm_start_type not in ("identical", "transfer"):
+            raise ConfigError(f"warm_start_type={warm_start_type!r}: use 'identical' or 'transfer'")
+        # A list holds several parents; anything else (path, (path, name), result) is one parent.
+        self.warm_start = list(warm_start) if isinstance(warm_start, list) else ([warm_start] if warm_start else [])
+        self.warm_start_type = warm_start_type
         # Fail fast on unknown names, listing the registered ones.
         plugins.lookup("strategies", strategy)
         plugins.lookup("stoppers", early_stopping)
@@ -148,6 +159,7 @@ class TuningJob:
         self._records: dict[int, TrialRecord] = {}
         self._ending: str | None = None
         self._hard_stop = False
+        self._deadline: float | None = None
 
     # -- setup ----------------------------------------------------------------------------------
     def config(self) -> dict[str, Any]:
@@ -209,6 +221,30 @@ class TuningJob:
             self.strategy.add_pending(Trial(r.id, r.params))
         return interrupted
 
+    def _warm_start(self) -> None:
+        """Feeds the trials of earlier jobs to the strategy."""
+        assert self.strategy is not None
+        if not self.warm_start:
+            return
+        from hpcore.warmstart import load_parent_trials
+
+        parents = load_parent_trials(self.warm_start, self.objective, self.direction)
+        if self.warm_start_type == "transfer":
+            transfer = getattr(self.strategy, "transfer", None)
+            if not callable(transfer):
+                raise ConfigError(f"strategy {self.strategy_name!r} cannot use warm_start_type='transfer'; "
+                                  "use strategy='bayesian' or warm_start_type='identical'")
+            transfer([(r.params, r.value) for r in parents if r.value is not None], self.direction)
+            return
+        skipped = 0
+        for r in parents:
+            try:
+                self.strategy.observe(r.params, r.value, r.state)
+            except (KeyError, ValueError):
+                skipped += 1
+        if skipped:
+            log.warning("warm start: %d earlier trial(s) do not fit this search space and were skipped", skipped)
+
     def finished_records(self) -> list[TrialRecord]:
         """Records of the trials that have ended, so far."""
         return [self._records[k] for k in sorted(self._records)]
@@ -228,19 +264,19 @@ class TuningJob:
         self.stopper = self._make_stopper(self.strategy)
         self._records, self._live, self._ending, self._hard_stop = {}, {}, None, False
         queue = [(Trial(r.id, r.params), r.attempt) for r in self._resume()]
+        self._warm_start()
         executor = self._make_executor()
         progress = Progress(self.max_trials, self.objective, self.direction) if self.progress else None
         if progress is not None:
             plugins.register(progress, name=f"hpcore-progress-{id(progress)}")
-        started = time.monotonic()
+        self._deadline = None if self.max_runtime is None else time.monotonic() + self.max_runtime
         status = "interrupted"
         try:
             executor.start(self.train, self._on_report)
             plugins.call_hook("hpcore_job_start", job=self)
             self._check_criteria()
             while True:
-                if self.max_runtime is not None and time.monotonic() - started > self.max_runtime:
-                    self._end(f"max_runtime of {self.max_runtime:g}s reached", hard=True)
+                self._check_deadline()
                 while executor.free_slots() > 0:
                     item = queue.pop(0) if queue else self._next_trial()
                     if item is None:
@@ -293,8 +329,13 @@ class TuningJob:
         plugins.call_hook("hpcore_trial_start", job=self, trial=trial)
         executor.submit(Task(trial.id, trial.params, attempt))
 
+    def _check_deadline(self) -> None:
+        if self._deadline is not None and time.monotonic() > self._deadline:
+            self._end(f"max_runtime of {self.max_runtime:g}s reached", hard=True)
+
     def _on_report(self, trial_id: int, step: int, metrics: dict[str, float]) -> bool:
         assert self.store is not None and self.stopper is not None
+        self._check_deadline()
         live = self._live.get(trial_id)
         if live is None:  # a report from a trial that already ended: nothing to decide
             return True

@@ -21,18 +21,18 @@ class Progress:
         '0/10 trials'
     """
 
-    def __init__(self, total: int, objective: str, direction: str, stream: Any = sys.stderr) -> None:
+    def __init__(self, total: int, objective: str, direction: str, stream: Any = "stderr") -> None:
         self.total, self.objective, self.direction = total, objective, direction
-        self.stream = stream
+        self.stream = sys.stderr if stream == "stderr" else stream
         self.done: list[TrialRecord] = []
         self._bar = None
-        if stream is not None:
+        if self.stream is not None:
             try:
                 from tqdm.auto import tqdm
             except ImportError:
                 tqdm = None
             if tqdm is not None:
-                self._bar = tqdm(total=total, desc="tuning", unit="trial", file=stream, dynamic_ncols=True)
+                self._bar = tqdm(total=total, desc="tuning", unit="trial", file=self.stream, dynamic_ncols=True)
 
     def line(self) -> str:
         text = f"{len(self.done)}/{self.total} trials"

@@ -130,7 +130,7 @@ class Float(_Numeric):
                  default: float | None = None) -> None:
         super().__init__(min, max, scale, category, default)
         self.min, self.max = float(min), float(max)
-        if scale == "reverse_log" and not (0 <= self.min and self.max < 1):
+        if scale == "reverse_log" and not (self.min >= 0 and self.max < 1):
             raise SearchSpaceError(
                 f"Float(min={min!r}, max={max!r}, scale='reverse_log'): reverse_log needs "
                 "0 <= min < max < 1; use it for values close to 1 such as momentum, or use scale='log'"

@@ -97,10 +97,7 @@ def run_trial(train: Callable[..., Any], task: Task, send: Callable[[int, dict[s
     kind, result, error = "ok", None, None
     with limit_threads(task.threads), reporter:
         try:
-            if _arity(train) == 1:
-                result = train(dict(task.params))
-            else:
-                result = train(dict(task.params), reporter)
+            result = train(dict(task.params)) if _arity(train) == 1 else train(dict(task.params), reporter)
         except Exception:
             kind, error = "error", traceback.format_exc()
     last = {k: v for k, v in reporter.last_metrics.items() if not math.isnan(v)}

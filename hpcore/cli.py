@@ -1,0 +1,236 @@
+"""The ``hpcore`` command line: tune, status, best, plugins, example."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from hpcore import __version__, plugins
+from hpcore.errors import HpcoreError
+from hpcore.results import TuningResult
+from hpcore.store import Store
+
+__all__ = ["main"]
+
+EXAMPLES = ("quickstart", "fraud")
+
+DESCRIPTION = """\
+Automatic hyperparameter tuning inside the trainers you already use.
+
+  hpcore example fraud             tune the bundled fraud-detection example
+  hpcore tune job.yaml             run (or resume) the tuning job a YAML file declares
+  hpcore status tuning.db          the trials of a job, live with --watch
+  hpcore best tuning.db            the best trial's hyperparameters (JSON with --json)
+  hpcore plugins                   strategies, stoppers, executors and algorithms, and their plugins
+"""
+
+
+def _add_tune(sub: Any) -> None:
+    p = sub.add_parser("tune", help="run or resume the tuning job a YAML file declares",
+                       description="Run the job a YAML (or JSON) file declares; run it again on the same "
+                                   "store to resume. Options given here override the file.")
+    p.add_argument("job_file", nargs="?", help="the job file (optional with --algorithm)")
+    p.add_argument("--algorithm", help="a registered algorithm to tune (see `hpcore plugins`)")
+    p.add_argument("--store", help="SQLite file that keeps the job (resumes when it holds it)")
+    p.add_argument("--name", help="the job's name inside the store")
+    p.add_argument("--strategy", help="search strategy (bayesian, random, grid, hyperband, ...)")
+    p.add_argument("--early-stopping", dest="early_stopping", help="stopper (none, median, asha, ...)")
+    p.add_argument("--max-trials", dest="max_trials", type=int)
+    p.add_argument("--max-parallel", dest="max_parallel", type=int)
+    p.add_argument("--max-runtime", dest="max_runtime", type=float, help="seconds")
+    p.add_argument("--executor", help="inprocess, process, dask, ...")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--no-progress", dest="progress", action="store_false", default=None)
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="hpcore", description=DESCRIPTION,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--version", action="version", version=f"hpcore {__version__}")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND")
+    _add_tune(sub)
+    for name, text in (("status", "the trials of a job, as a table"), ("best", "the best trial of a job")):
+        p = sub.add_parser(name, help=text, description=text)
+        p.add_argument("store", help="the job's SQLite file")
+        p.add_argument("--name", default=None, help="the job's name (default: the only or the first job)")
+        p.add_argument("--json", action="store_true", help="print JSON")
+        if name == "status":
+            p.add_argument("--state", help="only trials in this state (completed, stopped, failed, running)")
+            p.add_argument("--sort", help="sort by this column (value, trial, duration ...)")
+            p.add_argument("--csv", help="also write the table to this CSV file")
+            p.add_argument("--watch", type=float, nargs="?", const=2.0, default=None, metavar="SECONDS",
+                           help="refresh every SECONDS (2 by default) until the job ends; Ctrl-C to leave")
+    sub.add_parser("plugins", help="what is registered, and by which plugin",
+                   description="List strategies, stoppers, executors and algorithms with the plugin that "
+                               "registered each, and plugins that failed to load.")
+    ex = sub.add_parser("example", help="run a bundled example",
+                        description=f"Run a bundled example: {', '.join(EXAMPLES)}. "
+                                    "Arguments after the name go to the example (try --help).")
+    ex.add_argument("example", choices=EXAMPLES)
+    ex.add_argument("args", nargs=argparse.REMAINDER)
+    return ap
+
+
+def _job_name(store: Store, name: str | None) -> str:
+    jobs = [j["name"] for j in store.jobs()]
+    if not jobs:
+        raise HpcoreError(f"store {store.path!r} holds no job yet")
+    if name is None:
+        return jobs[0]
+    if name not in jobs:
+        raise HpcoreError(f"store {store.path!r} has no job {name!r}; jobs: {', '.join(jobs)}")
+    return name
+
+
+def _load(path: str, name: str | None) -> tuple[TuningResult, dict[str, Any]]:
+    store = Store(path, read_only=True)
+    try:
+        job = _job_name(store, name)
+        info = store.load_job(job) or {}
+        cfg = info.get("config", {})
+        result = TuningResult(store.trials(job), cfg.get("objective", "objective"),
+                              cfg.get("direction", "minimize"), job, path)
+        return result, info
+    finally:
+        store.close()
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.5g}"
+    return str(v)
+
+
+def format_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    """Formats rows as an aligned text table."""
+    cells = [[_fmt(r.get(c)) for c in columns] for r in rows]
+    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in cells]
+    return "\n".join(lines)
+
+
+def _status_text(result: TuningResult, info: dict[str, Any], args: argparse.Namespace) -> str:
+    rows = result.rows(args.state)
+    for row in rows:
+        row["started"] = time.strftime("%H:%M:%S", time.localtime(row["started"])) if row["started"] else None
+    if args.sort:
+        if rows and args.sort not in rows[0]:
+            raise HpcoreError(f"--sort {args.sort!r}: no such column; columns: {', '.join(rows[0])}")
+        key = args.sort
+        present = sorted((r for r in rows if r.get(key) is not None), key=lambda r: r[key],
+                         reverse=key == "value" and result.direction == "maximize")
+        rows = present + [r for r in rows if r.get(key) is None]
+    params = list(result.trials[0].params) if result.trials else []
+    columns = ["trial", "state", "value", "step", "retries", "started", "duration"] + params + ["reason"]
+    head = (f"job {result.name!r} ({info.get('status', '?')}) in {result.store}: {result.objective} "
+            f"({result.direction}); " + ", ".join(f"{n} {s}" for s, n in sorted(result.counts().items())))
+    best = result.best
+    if best is not None:
+        head += f"\nbest: trial {best.id}, {result.objective} = {best.value:.6g}"
+    return head + "\n\n" + format_table(rows, columns)
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    while True:
+        result, info = _load(args.store, args.name)
+        if args.json:
+            print(json.dumps(result.rows(args.state), default=str, indent=1))
+        else:
+            text = _status_text(result, info, args)
+            if args.watch:
+                print("\033[2J\033[H" + text, flush=True)
+            else:
+                print(text)
+        if args.csv:
+            result.to_csv(args.csv, args.state)
+        if not args.watch or info.get("status") != "running":
+            return 0
+        time.sleep(args.watch)
+
+
+def _cmd_best(args: argparse.Namespace) -> int:
+    result, _ = _load(args.store, args.name)
+    best = result.best
+    if best is None:
+        print(f"no trial of job {result.name!r} produced an objective yet", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps({"trial": best.id, "value": best.value, "params": best.params}, default=str))
+    else:
+        print(f"best trial {best.id}: {result.objective} = {best.value:.6g} ({result.direction})")
+        for k, v in best.params.items():
+            print(f"  {k} = {_fmt(v)}")
+    return 0
+
+
+def _cmd_plugins(args: argparse.Namespace) -> int:
+    for kind in plugins.KINDS:
+        reg = plugins.registry(kind)
+        print(f"{kind}:")
+        for name in sorted(reg):
+            print(f"  {name:<18} from {reg[name].plugin}")
+    failures = plugins.failed_plugins()
+    if failures:
+        print("failed to load:")
+        for name, why in failures:
+            print(f"  {name}: {why}")
+    return 0
+
+
+def _cmd_tune(args: argparse.Namespace) -> int:
+    from hpcore.jobfile import job_from_dict, load_job_file
+
+    overrides = {k: getattr(args, k) for k in ("store", "name", "strategy", "early_stopping", "max_trials",
+                                                 "max_parallel", "max_runtime", "executor", "seed", "progress")}
+    if args.algorithm:
+        overrides["algorithm"] = args.algorithm
+    if args.job_file:
+        job = load_job_file(args.job_file, **overrides)
+    elif args.algorithm:
+        job = job_from_dict({}, **overrides)
+    else:
+        raise HpcoreError("hpcore tune needs a job file or --algorithm NAME (see hpcore tune --help)")
+    result = job.run()
+    print(result.summary())
+    if job.store_path:
+        print(f"store: {job.store_path} (hpcore status {job.store_path})")
+    return 0
+
+
+def _cmd_example(args: argparse.Namespace) -> int:
+    module = importlib.import_module(f"hpcore._examples.{args.example}")
+    return int(module.main(list(args.args)) or 0)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``hpcore`` command."""
+    ap = _parser()
+    args = ap.parse_args(argv)
+    if args.command is None:
+        ap.print_help()
+        return 0
+    handler = {"tune": _cmd_tune, "status": _cmd_status, "best": _cmd_best, "plugins": _cmd_plugins,
+               "example": _cmd_example}[args.command]
+    try:
+        return handler(args)
+    except HpcoreError as exc:
+        print(f"hpcore {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # output piped into head or similar
+        return 0
+    except KeyboardInterrupt:
+        print(f"hpcore {args.command}: interrupted (run the same command again to resume)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""Job files: a tuning job declared in YAML (or JSON), for ``hpcore tune JOB.yaml``.
+
+A job names what to train in one of three ways — ``train: package.module:function``, ``command:``
+(any program; see :mod:`hpcore.script`) or ``algorithm:`` (a registered algorithm, which also brings
+its default space and objective) — and then the same settings as :class:`~hpcore.TuningJob`::
+
+    train: mypackage.training:train
+    objective: val_auc
+    direction: maximize
+    strategy: bayesian
+    early_stopping: median
+    max_trials: 30
+    max_parallel: 2
+    store: tuning.db
+    space:
+      lr: {type: float, min: 1.0e-5, max: 1.0e-1, scale: log, category: optimizer}
+      depth: {type: int, min: 1, max: 8}
+      optimizer: {type: categorical, values: [adam, sgd], category: optimizer}
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from hpcore import plugins
+from hpcore.errors import ConfigError
+from hpcore.job import TuningJob
+from hpcore.space import SearchSpace
+
+__all__ = ["JOB_KEYS", "load_job_file", "job_from_dict", "resolve_callable"]
+
+# Keys passed to TuningJob unchanged.
+JOB_OPTIONS = (
+    "objective", "direction", "strategy", "max_trials", "max_parallel", "max_runtime", "target",
+    "max_trials_without_improvement", "min_improvement", "complete_on_convergence", "max_retries",
+    "trial_timeout", "early_stopping", "executor", "store", "name", "seed", "progress",
+    "strategy_options", "stopper_options", "executor_options",
+)
+JOB_KEYS = ("train", "command", "algorithm", "space", "metric_definitions", "script", "warm_start",
+            "warm_start_type") + JOB_OPTIONS
+
+
+def resolve_callable(ref: str, base_dir: str | None = None) -> Any:
+    """Imports ``package.module:function`` (the job file's folder is importable too)."""
+    if not isinstance(ref, str) or ":" not in ref:
+        raise ConfigError(f"train: {ref!r} should look like 'package.module:function'")
+    module_name, _, attr = ref.partition(":")
+    if base_dir and base_dir not in sys.path:
+        sys.path.insert(0, base_dir)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(f"train: cannot import module {module_name!r} ({exc}); check the name and sys.path") from None
+    obj: Any = module
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise ConfigError(f"train: module {module_name!r} has no attribute {attr!r}")
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise ConfigError(f"train: {ref!r} is not callable")
+    return obj
+
+
+def job_from_dict(data: Mapping[str, Any], base_dir: str | None = None, **overrides: Any) -> TuningJob:
+    """Builds a :class:`TuningJob` from a job file's mapping (``overrides`` win over the file).
+
+    Raises:
+        ConfigError: For unknown keys (listing the valid ones), a missing space or training target.
+
+    Example:
+        >>> job = job_from_dict({"train": "math:hypot", "space": {"x": {"type": "float", "min": 0, "max": 1}},
+        ...                      "strategy": "random", "max_trials": 2, "progress": False})
+        >>> job.max_trials
+        2
+    """
+    if not isinstance(data, Mapping):
+        raise ConfigError("a job file must hold a mapping of settings (train:, space:, objective: ...)")
+    data = dict(data)
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    unknown = sorted(set(data) - set(JOB_KEYS))
+    if unknown:
+        raise ConfigError(f"unknown job key(s): {', '.join(unknown)}; valid keys: {', '.join(sorted(JOB_KEYS))}")
+    sources = [k for k in ("train", "command", "algorithm") if data.get(k)]
+    if "algorithm" in sources and len(sources) > 1:
+        sources.remove("algorithm")  # an algorithm's defaults with a different train/command
+    if len(sources) != 1:
+        raise ConfigError("a job needs exactly one of train: (module:function), command: (a program) "
+                          f"or algorithm: (a registered algorithm); got {sources or 'none'}")
+    kwargs: dict[str, Any] = {}
+    train: Any = None
+    space: Any = None
+    if data.get("algorithm"):
+        algo = plugins.lookup("algorithms", data["algorithm"])
+        train, space = algo.train, algo.space
+        kwargs.update(objective=algo.objective, direction=algo.direction)
+    if data.get("train"):
+        train = resolve_callable(data["train"], base_dir)
+    elif data.get("command"):
+        from hpcore.script import CommandTrainer
+
+        script = dict(data.get("script") or {})
+        if base_dir and "workdir" not in script and data.get("store"):
+            script.setdefault("workdir", os.path.join(base_dir, "hpcore-trials"))
+        train = CommandTrainer(command=data["command"], metric_definitions=data.get("metric_definitions") or [],
+                               **script)
+    elif data.get("metric_definitions") or data.get("script"):
+        raise ConfigError("metric_definitions: and script: only apply to a command: job")
+    if data.get("space") is not None:
+        space = SearchSpace(data["space"]) if not isinstance(data["space"], SearchSpace) else data["space"]
+    if space is None:
+        raise ConfigError("a job needs a space: mapping of parameter names to ranges")
+    kwargs.update({k: data[k] for k in JOB_OPTIONS if k in data})
+    if base_dir and isinstance(kwargs.get("store"), str) and not os.path.isabs(kwargs["store"]):
+        kwargs["store"] = os.path.join(base_dir, kwargs["store"])
+    for key in ("warm_start", "warm_start_type"):
+        if key in data:
+            kwargs[key] = data[key]
+    try:
+        return TuningJob(train, space, **kwargs)
+    except TypeError as exc:
+        raise ConfigError(f"job file: {exc}") from None
+
+
+def load_job_file(path: str, **overrides: Any) -> TuningJob:
+    """Reads a YAML or JSON job file and builds its :class:`TuningJob`.
+
+    Relative ``store`` paths and ``train`` modules are taken relative to the file's folder.
+    """
+    import yaml
+
+    try:
+        with open(path) as fh:
+            data = yaml.safe_load(fh)
+    except OSError as exc:
+        raise ConfigError(f"cannot read job file {path!r}: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"job file {path!r} is not valid YAML: {exc}") from None
+    return job_from_dict(data or {}, base_dir=os.path.dirname(os.path.abspath(path)), **overrides)

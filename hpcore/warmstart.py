@@ -1,0 +1,59 @@
+"""Reading the trials of earlier jobs, for warm start."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hpcore.errors import ConfigError
+from hpcore.results import TuningResult
+from hpcore.store import Store
+from hpcore.trial import TrialRecord
+
+__all__ = ["load_parent_trials"]
+
+
+def _parse(parent: Any) -> tuple[str, str] | TuningResult:
+    if isinstance(parent, TuningResult):
+        return parent
+    if isinstance(parent, dict):
+        return str(parent["store"]), str(parent.get("name", "default"))
+    if isinstance(parent, (list, tuple)) and len(parent) == 2:
+        return str(parent[0]), str(parent[1])
+    if isinstance(parent, str):
+        path, _, name = parent.partition("::")
+        return path, name or "default"
+    raise ConfigError(f"warm_start entry {parent!r}: use a store path, 'path::job', (path, job) or a TuningResult")
+
+
+def load_parent_trials(parents: list[Any], objective: str, direction: str) -> list[TrialRecord]:
+    """The finished trials of each parent job, checked to optimise the same objective and direction.
+
+    Raises:
+        ConfigError: When a parent store or job is missing, or optimises another objective.
+
+    Example:
+        >>> load_parent_trials([], "loss", "minimize")
+        []
+    """
+    out: list[TrialRecord] = []
+    for parent in parents:
+        item = _parse(parent)
+        if isinstance(item, TuningResult):
+            obj, dirn, records, label = item.objective, item.direction, item.trials, f"result {item.name!r}"
+        else:
+            path, name = item
+            store = Store(path, read_only=True)
+            try:
+                job = store.load_job(name)
+                if job is None:
+                    names = [j["name"] for j in store.jobs()]
+                    raise ConfigError(f"warm_start: store {path!r} has no job {name!r} (jobs: {names})")
+                obj, dirn = job["config"].get("objective"), job["config"].get("direction")
+                records, label = store.trials(name), f"job {name!r} in {path!r}"
+            finally:
+                store.close()
+        if obj != objective or dirn != direction:
+            raise ConfigError(f"warm_start: {label} optimises {obj!r} ({dirn}), this job {objective!r} "
+                              f"({direction}); a parent must share the objective and direction")
+        out += [r for r in records if r.state.finished]
+    return out

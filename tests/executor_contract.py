@@ -1,0 +1,60 @@
+"""The contract suite every executor must pass; run it over a new executor with `check_executor`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from hpcore.executors.base import Executor, Outcome, Task
+
+
+def drain(ex: Executor, timeout: float = 60.0) -> list[Outcome]:
+    out: list[Outcome] = []
+    deadline = time.monotonic() + timeout
+    while ex.running() and time.monotonic() < deadline:
+        out += ex.poll(0.1)
+    assert not ex.running(), "executor did not finish its tasks in time"
+    return out
+
+
+def check_result_and_reports(make: Callable[[], Executor], train: Callable) -> None:
+    """A returned value comes back; every report reaches on_report, in order, with its step."""
+    seen = []
+    ex = make()
+    ex.start(train, on_report=lambda t, s, m: seen.append((t, s, m["loss"])) or False)
+    try:
+        assert ex.free_slots() >= 1
+        ex.submit(Task(7, {"x": 0.25}))
+        assert ex.running() == [7]
+        (o,) = drain(ex)
+    finally:
+        ex.shutdown()
+    assert o.kind == "ok" and o.trial_id == 7 and abs(o.result["loss"] - ((0.25 - 0.3) ** 2 + 0.1 / 3)) < 1e-12
+    assert [(t, s) for t, s, _ in seen] == [(7, 1), (7, 2), (7, 3)]
+    assert o.last_step == 3 and o.finished >= o.started
+
+
+def check_stop_decision_reaches_the_trial(make: Callable[[], Executor], train: Callable) -> None:
+    """The decision sent back for a report is what reporter.report returns, at that very report."""
+    ex = make()
+    ex.start(train, on_report=lambda t, s, m: s >= 2)
+    try:
+        ex.submit(Task(0, {"x": 0.1}))
+        (o,) = drain(ex)
+    finally:
+        ex.shutdown()
+    assert o.kind == "ok" and o.last_step == 2 and o.result["epochs"] == 2
+
+
+def check_errors_come_back_with_their_traceback(make: Callable[[], Executor], train: Callable) -> None:
+    ex = make()
+    ex.start(train, on_report=lambda t, s, m: False)
+    try:
+        ex.submit(Task(1, {"x": 0.9}))
+        (o,) = drain(ex)
+        ex.submit(Task(2, {"x": 0.1}))  # the executor still works after an error
+        (o2,) = drain(ex)
+    finally:
+        ex.shutdown()
+    assert o.kind == "error" and "ValueError" in o.error and "too large" in o.error
+    assert o2.kind == "ok"

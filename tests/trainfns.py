@@ -1,0 +1,68 @@
+"""Training functions for tests; module-level so worker processes can import them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+
+def quadratic(params, reporter):
+    loss = None
+    for epoch in range(1, 4):
+        loss = (params["x"] - 0.3) ** 2 + 0.1 / epoch
+        if reporter.report(epoch, loss=loss):
+            break
+    return {"loss": loss, "epochs": epoch}
+
+
+def fails_for_large_x(params, reporter):
+    if params["x"] > 0.5:
+        raise ValueError(f"x={params['x']} is too large for this model")
+    return {"loss": params["x"]}
+
+
+def returns_accuracy_only(params):
+    return {"accuracy": 0.9, "f1": 0.8}
+
+
+def returns_nan(params):
+    return float("nan")
+
+
+def flaky(params, reporter):
+    """Fails on its first attempt (the marker file does not exist yet), then succeeds."""
+    marker = os.path.join(os.environ["HPCORE_TEST_DIR"], f"attempt-{reporter.trial_id}")
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        raise RuntimeError("transient failure")
+    return params["x"]
+
+
+def dies_once(params, reporter):
+    """Kills its own worker process on its first attempt."""
+    marker = os.path.join(os.environ["HPCORE_TEST_DIR"], f"died-{reporter.trial_id}")
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return params["x"]
+
+
+def sleeps(params, reporter):
+    time.sleep(params.get("sleep", 0.5))
+    return {"loss": params["x"], "pid": os.getpid(), "threads": os.environ.get("OMP_NUM_THREADS")}
+
+
+def hangs_when_large(params, reporter):
+    if params["x"] > 0.5:
+        time.sleep(60)
+    return params["x"]
+
+
+def slow_steps(params, reporter):
+    """Reports every 50 ms for 20 steps; the sleep per trial lets a test kill the controller mid-trial."""
+    for step in range(1, 21):
+        time.sleep(0.05)
+        if reporter.report(step, loss=params["x"] + 1.0 / step):
+            break
+    return {"loss": params["x"] + 1.0 / step}
