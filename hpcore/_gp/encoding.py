@@ -31,9 +31,10 @@ class Encoding:
 
     Args:
         space: The search space.
+        warp: Whether ``auto``-scaled numeric columns are warped.
     """
 
-    def __init__(self, space: SearchSpace) -> None:
+    def __init__(self, space: SearchSpace, warp: bool = True) -> None:
         self.space = space
         self.params = list(space.values())
         self.d = len(self.params)
@@ -42,7 +43,7 @@ class Encoding:
         self.int_cols = [j for j, p in enumerate(self.params) if isinstance(p, Int)]
         self.warp_idx = np.array([j for j, p in enumerate(self.params)
                                   if not isinstance(p, Categorical) and p.scale == "auto"
-                                  and not (isinstance(p, Int) and p.n_values < 4)], dtype=int)
+                                  and not (isinstance(p, Int) and p.n_values < 4) and warp], dtype=int)
         sizes = [len(p.values) if isinstance(p, Categorical) else p.n_values if isinstance(p, Int) else 0
                  for p in self.params]
         self.discrete_size = math.prod(sizes) if all(sizes) else None

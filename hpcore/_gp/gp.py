@@ -98,11 +98,14 @@ def robust_cholesky(K: np.ndarray, diagnostics: list[str] | None = None) -> np.n
     Raises:
         np.linalg.LinAlgError: When even the largest jitter does not help.
     """
+    if not np.all(np.isfinite(K)):
+        # LAPACK does not reliably fail on NaN; no jitter can repair it, so fail loudly here.
+        raise np.linalg.LinAlgError("kernel matrix has non-finite entries")
     try:
         return cholesky(K, lower=True, check_finite=False)
     except np.linalg.LinAlgError:
         pass
-    base = float(np.mean(np.diag(K))) if np.all(np.isfinite(K)) else 1.0
+    base = float(np.mean(np.diag(K)))
     for jit in JITTERS:
         try:
             L = cholesky(K + jit * base * np.eye(len(K)), lower=True, check_finite=False)

@@ -52,6 +52,7 @@ class BayesianStrategy(Strategy):
             below this fraction of the observed objective range ...
         patience: ... for this many consecutive asks ...
         min_trials: ... after at least this many usable results (default ``max(20, 2 * n_initial)``).
+        input_warping: Learn a warping of ``auto``-scaled numeric ranges (turn off to compare).
 
     Attributes:
         diagnostics: Messages about numerical fallbacks (jitter added, a fit that failed), newest last.
@@ -70,9 +71,10 @@ class BayesianStrategy(Strategy):
 
     def __init__(self, space: SearchSpace, direction: str = "minimize", seed: int | None = None,
                  n_initial: int | None = None, n_candidates: int = 1024, max_points: int = 400,
-                 convergence_threshold: float = 0.01, patience: int = 3, min_trials: int | None = None) -> None:
+                 convergence_threshold: float = 0.01, patience: int = 3, min_trials: int | None = None,
+                 input_warping: bool = True) -> None:
         super().__init__(space, direction, seed)
-        self.enc = Encoding(self.space)
+        self.enc = Encoding(self.space, warp=input_warping)
         d = self.enc.d
         self.n_initial = int(n_initial) if n_initial is not None else min(10, max(5, d + 3))
         self.n_candidates = int(n_candidates)
@@ -253,7 +255,11 @@ class BayesianStrategy(Strategy):
             # mean and shrinks the variance there, so the next ask looks elsewhere.
             Up = np.array([self.space.encode(t.params) for t in self.pending.values()])
             Zp = h.warp_inputs(self.enc.to_model(Up), widx)
-            model = model.condition_on(Zp, model.predict(Zp)[0])
+            fantasy = model.predict(Zp)[0]
+            model = model.condition_on(Zp, fantasy)
+            # The believed values count as results, so the incumbent moves too; otherwise EI near a
+            # pending point predicted below the incumbent stays high and the batch collapses.
+            best = min(best, float(np.min(fantasy)))
 
         def acq(Z: np.ndarray, grad: bool) -> tuple[np.ndarray, np.ndarray | None]:
             mean, var, dm, dv = model.predict(Z, grad)

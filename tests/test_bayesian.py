@@ -1,0 +1,212 @@
+"""Behaviour of the ``bayesian`` strategy: search quality, parallel asks, warm start, convergence."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import hpcore
+from hpcore import Categorical, Float, Int, SearchSpace
+from hpcore.strategies.bayesian import BayesianStrategy
+
+
+def run(tuner, objective, n):
+    for _ in range(n):
+        t = tuner.ask()
+        tuner.tell(t, objective(t.params))
+    return tuner
+
+
+def log_lr(p):
+    return (math.log10(p["lr"]) + 3.0) ** 2
+
+
+LR_SPACE = SearchSpace({"lr": Float(1e-6, 1.0)})  # default scale: the warping must find the log shape
+
+
+def test_registered_and_finds_a_quadratic_minimum():
+    tuner = hpcore.create_tuner("bayesian", SearchSpace({"x": Float(-5, 5), "y": Float(-5, 5)}), seed=3)
+    assert isinstance(tuner, BayesianStrategy)
+    run(tuner, lambda p: (p["x"] - 1.3) ** 2 + (p["y"] + 2.1) ** 2, 20)
+    assert tuner.best().loss < 0.05
+
+
+def test_same_seed_same_results_same_suggestions():
+    space = SearchSpace({"x": Float(0, 1), "n": Int(1, 50), "c": Categorical(["a", "b", "c"])})
+
+    def f(p):
+        return (p["x"] - 0.3) ** 2 + abs(p["n"] - 20) / 50 + (p["c"] == "b")
+
+    a = run(BayesianStrategy(space, seed=7), f, 14)
+    b = run(BayesianStrategy(space, seed=7), f, 14)
+    c = run(BayesianStrategy(space, seed=8), f, 14)
+    assert [o.params for o in a.observations] == [o.params for o in b.observations]
+    assert [o.params for o in a.observations] != [o.params for o in c.observations]
+
+
+def test_auto_scale_warping_learns_a_log_shaped_learning_rate():
+    warped, linear = [], []
+    for seed in range(3):
+        for store, warp in ((warped, True), (linear, False)):
+            tuner = run(BayesianStrategy(LR_SPACE, seed=seed, input_warping=warp), log_lr, 20)
+            store.append(tuner.best().loss)
+    assert np.median(warped) < 0.05
+    assert np.median(warped) < np.median(linear)
+    # The fitted warping spreads the small values: a < 1 on the learning-rate column.
+    assert tuner._hyper is not None
+
+
+def test_pending_trials_make_parallel_asks_spread_out():
+    space = SearchSpace({"x": Float(0, 1), "y": Float(0, 1)})
+    tuner = run(BayesianStrategy(space, seed=0), lambda p: (p["x"] - 0.5) ** 2 + (p["y"] - 0.5) ** 2, 10)
+    batch = [tuner.ask() for _ in range(4)]
+    pts = np.array([[t.params["x"], t.params["y"]] for t in batch])
+    dists = [np.linalg.norm(pts[i] - pts[j]) for i in range(4) for j in range(i)]
+    assert min(dists) > 1e-3
+    for t in reversed(batch):  # tells in any order
+        tuner.tell(t, (t.params["x"] - 0.5) ** 2)
+    assert len(tuner.observations) == 14 and not tuner.pending
+
+
+@pytest.mark.parametrize("case", ["duplicates", "constant", "failures", "all_failed", "huge_range"])
+def test_robust_to_degenerate_results(case):
+    space = SearchSpace({"x": Float(0, 1), "n": Int(0, 3000)})
+    tuner = BayesianStrategy(space, seed=1, n_initial=4)
+    for i in range(14):
+        t = tuner.ask()
+        x = t.params["x"]
+        if case == "duplicates":
+            tuner.tell(t, 1.0)
+            tuner.observe(t.params, 1.0)
+            tuner.observe({"x": 0.5, "n": 7}, 2.0)
+        elif case == "constant":
+            tuner.tell(t, 3.0)
+        elif case == "failures":
+            tuner.tell(t, None if i % 2 else x)
+        elif case == "all_failed":
+            tuner.tell(t, state="failed")
+        else:
+            tuner.tell(t, 10.0 ** (12 * x - 6) + t.params["n"])
+    assert len(tuner.observations) >= 14
+    if case == "huge_range":
+        assert tuner.best().loss < 1e3
+    if case == "all_failed":
+        xs = {o.params["x"] for o in tuner.observations}
+        assert len(xs) == 14  # quasi-random points, never the same one again
+
+
+@pytest.mark.parametrize("space", [
+    SearchSpace({"x": Float(-1, 1)}),
+    SearchSpace({f"x{i}": Float(0, 1) for i in range(20)}),
+    SearchSpace({"a": Categorical(["p", "q", "r"]), "b": Categorical([True, False]), "c": Categorical([1, 2, 3, 4])}),
+    SearchSpace({"n": Int(1, 5000, scale="log"), "m": Int(0, 9000), "r": Float(0.9, 0.9999, scale="reverse_log")}),
+], ids=["1d", "20d", "categorical_only", "big_integers"])
+def test_spaces_of_every_shape(space):
+    tuner = BayesianStrategy(space, seed=0, n_initial=4)
+    codes = np.random.default_rng(0).normal(size=len(space))
+
+    def f(p):
+        u = space.encode(p)
+        return float(np.sum((u - 0.3) ** 2 * (1 + codes**2)))
+
+    run(tuner, f, 12)
+    assert all(space.validate(o.params) == o.params for o in tuner.observations)
+    if space is not None and len(space) == 3 and all(isinstance(p, Categorical) for p in space.values()):
+        # 24 points in all: the model should not repeat itself while unseen points remain promising
+        assert len({tuple(o.params.values()) for o in tuner.observations}) >= 10
+
+
+def test_categorical_choice_is_learned_not_ordinal():
+    space = SearchSpace({"c": Categorical(list("abcde")), "x": Float(0, 1)})
+    penalty = {"a": 1.0, "b": 0.8, "c": 0.0, "d": 0.9, "e": 1.0}
+    tuner = run(BayesianStrategy(space, seed=2), lambda p: penalty[p["c"]] + (p["x"] - 0.4) ** 2, 20)
+    assert tuner.best().params["c"] == "c"
+    assert tuner.best().loss < 0.02
+
+
+def test_maximize_and_stopped_trials():
+    space = SearchSpace({"x": Float(0, 1)})
+    tuner = BayesianStrategy(space, direction="maximize", seed=0, n_initial=3)
+    for i in range(12):
+        t = tuner.ask()
+        tuner.tell(t, -(t.params["x"] - 0.7) ** 2, state="stopped" if i % 3 == 0 else None)
+    assert abs(tuner.best().params["x"] - 0.7) < 0.05
+
+
+def test_warm_start_with_identical_space_uses_the_model_at_once():
+    space = SearchSpace({"x": Float(-2, 2), "y": Float(-2, 2)})
+
+    def f(p):
+        return (p["x"] - 1) ** 2 + (p["y"] + 1) ** 2
+
+    old = run(BayesianStrategy(space, seed=0), f, 15)
+    new = BayesianStrategy(space, seed=5)
+    for o in old.observations:
+        new.observe(o.params, o.loss, trial_id=o.trial_id)
+    t = new.ask()
+    assert t.id == 15 and new.ei_ratios  # model-based, not a design point
+    assert f(t.params) < 0.5
+
+
+def test_transfer_from_an_earlier_job_with_a_different_space():
+    old_space = SearchSpace({"x": Float(-3, 3), "z": Float(0, 1)})
+    space = SearchSpace({"x": Float(-2, 2), "y": Float(-2, 2, default=0.0)})
+
+    def f(p):
+        return (p["x"] - 1.2) ** 2 + p["y"] ** 2
+
+    rng = np.random.default_rng(0)
+    results = [(p, f({"x": p["x"], "y": 0.0})) for p in (old_space.sample(rng) for _ in range(40))]
+    in_range = sum(abs(p["x"]) <= 2 for p, _ in results)
+    tuner = BayesianStrategy(space, seed=0)
+    assert tuner.transfer(results, direction="minimize") == in_range  # x outside [-2, 2]: dropped
+    first = tuner.ask()
+    best_old = min((r for r in results if abs(r[0]["x"]) <= 2), key=lambda r: r[1])[0]
+    assert first.params == {"x": best_old["x"], "y": 0.0}  # missing y: default; extra z: dropped
+    tuner.tell(first, f(first.params))
+    run(tuner, f, 5)
+    assert len(tuner.observations) == 6  # transferred results are not trials of this job
+    cold = run(BayesianStrategy(space, seed=0), f, 6)
+    assert tuner.best().loss < 0.05 and tuner.best().loss < cold.best().loss
+
+
+def test_transfer_direction_and_invalid_results():
+    space = SearchSpace({"c": Categorical(["a", "b"]), "n": Int(0, 10, step=2)})
+    tuner = BayesianStrategy(space, seed=0)
+    used = tuner.transfer([({"c": "a", "n": 3.9}, 1.0), ({"c": "b", "n": 6}, 5.0), ({"c": "zz", "n": 2}, 9.0),
+                           ({"c": "a", "n": 4}, float("nan"))], direction="maximize")
+    assert used == 2
+    assert tuner.ask().params == {"c": "b", "n": 6}  # the earlier *maximum*
+
+
+def test_convergence_rule():
+    space = SearchSpace({"x": Float(0, 1)})
+    tuner = BayesianStrategy(space, seed=0, min_trials=10)
+    assert not tuner.converged()
+    for _ in range(40):
+        if tuner.converged():
+            break
+        run(tuner, lambda p: (p["x"] - 0.25) ** 2, 1)
+    assert tuner.converged()
+    assert 10 <= len(tuner.observations) < 40
+    assert all(r < 0.01 for r in tuner.ei_ratios[-3:])
+    # Branin with a dozen results still has improvement to offer.
+    def branin(p):
+        x1, x2 = 15 * p["x"] - 5, 15 * p["y"]
+        return (x2 - 5.1 / (4 * math.pi**2) * x1**2 + 5 / math.pi * x1 - 6) ** 2 + 9.6 * math.cos(x1) + 10
+
+    early = run(BayesianStrategy(SearchSpace({"x": Float(0, 1), "y": Float(0, 1)}), seed=0, min_trials=10),
+                branin, 12)
+    assert not early.converged()
+
+
+def test_numerical_failures_are_recorded_not_raised():
+    space = SearchSpace({"x": Float(0, 1)})
+    tuner = BayesianStrategy(space, seed=0, n_initial=2)
+    for i in range(10):  # the same point again and again with different values
+        tuner.observe({"x": 0.5}, float(i))
+    t = tuner.ask()
+    assert 0 <= t.params["x"] <= 1
+    assert isinstance(tuner.diagnostics, list)
