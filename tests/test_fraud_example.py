@@ -1,0 +1,81 @@
+"""``hpcore example fraud`` end to end (real subprocess, real SQLite store), and the import rule."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from hpcore.algorithms.linear_learner import LinearLearner, linear_learner_space
+from hpcore.reporter import Reporter
+
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+HPCORE = [sys.executable, "-c", "import sys; from hpcore.cli import main; sys.exit(main())"]
+
+
+def test_import_hpcore_does_not_import_frameworks():
+    code = ("import sys, hpcore, hpcore.plugins; hpcore.plugins.lookup('algorithms', 'linear-learner'); "
+            "print(sorted(m for m in ('torch', 'xgboost', 'keras', 'lightning') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_example_fraud_end_to_end(tmp_path):
+    pytest.importorskip("torch")
+    store, out = tmp_path / "runs" / "fraud.db", tmp_path / "runs" / "best.npz"
+    proc = subprocess.run([*HPCORE, "example", "fraud", "--rows", "4000", "--trials", "3", "--seed", "1",
+                           "--store", str(store), "--out", str(out), "--no-progress"],
+                          capture_output=True, text=True, env=ENV, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    text = proc.stdout
+    assert "Best hyperparameters" in text and "default (untuned)" in text and "tuned (best trial)" in text
+    for name in ("learning_rate", "beta_1", "beta_2", "epochs"):
+        assert name in text
+    with sqlite3.connect(store) as db:
+        tables = [r[0] for r in db.execute("select name from sqlite_master where type='table'")]
+    assert tables
+    saved = np.load(out)
+    assert saved["weights"].shape == (30,) and saved["mean"].shape == (30,)
+    params = json.loads(str(saved["params"]))
+    assert set(params) == {"learning_rate", "beta_1", "beta_2", "epochs"}
+    # Rerunning resumes the finished job from the store instead of training 3 more trials.
+    again = subprocess.run([*HPCORE, "example", "fraud", "--rows", "4000", "--trials", "3", "--seed", "1",
+                            "--store", str(store), "--out", str(out), "--no-progress"],
+                           capture_output=True, text=True, env=ENV, cwd=tmp_path, timeout=120)
+    assert again.returncode == 0 and "3 trials" in again.stdout
+
+
+def test_example_rejects_a_csv_without_the_target(tmp_path):
+    path = tmp_path / "mine.csv"
+    path.write_text("a,b,label\n1,2,0\n")
+    proc = subprocess.run([*HPCORE, "example", "fraud", "--data", str(path), "--no-progress"],
+                          capture_output=True, text=True, env=ENV, cwd=tmp_path, timeout=60)
+    assert proc.returncode == 2
+    assert "no target column 'Class'" in proc.stderr and "a, b, label" in proc.stderr
+
+
+def test_linear_learner_reports_each_epoch_is_deterministic_and_stops():
+    pytest.importorskip("torch")
+    train = LinearLearner(rows=3000, seed=2)
+    params = dict(linear_learner_space().defaults(), epochs=4)
+    seen: list[tuple[int, float]] = []
+    r = Reporter(0, params, send=lambda step, m: seen.append((step, m["validation_auc"])) or False)
+    first = train(params, r)
+    assert [s for s, _ in seen] == [1, 2, 3, 4] and first["validation_auc"] == seen[-1][1]
+    assert train(params, Reporter(1, params)) == first
+    stopped: list[int] = []
+    train(params, Reporter(2, params, send=lambda step, m: stopped.append(step) or step >= 2))
+    assert stopped == [1, 2]
+
+
+def test_untuned_default_is_beaten_by_a_better_learning_rate():
+    pytest.importorskip("torch")
+    train = LinearLearner(rows=20_000, seed=0)
+    tiny = train.final_model(dict(linear_learner_space().defaults(), learning_rate=1e-5, epochs=2))
+    good = train.final_model(dict(linear_learner_space().defaults(), learning_rate=0.01))
+    assert good["validation_auc"] > tiny["validation_auc"] and good["test_auc"] > 0.85
