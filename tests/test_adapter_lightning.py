@@ -16,12 +16,11 @@ import pytest
 torch = pytest.importorskip("torch")
 pl = pytest.importorskip("lightning.pytorch")
 
-from hpcore_lightning import TuningCallback  # noqa: E402
-
 import hpcore  # noqa: E402
 from hpcore import plugins  # noqa: E402
 from hpcore.errors import MetricError  # noqa: E402
 from hpcore.stopping import Stopper  # noqa: E402
+from hpcore_lightning import TuningCallback  # noqa: E402
 
 SEEN: list[tuple[int, int, float]] = []
 
