@@ -25,7 +25,7 @@ def test_generator_is_deterministic_and_realistic():
     assert 0.002 < y.mean() < 0.02
     amount = x[:, -1]
     assert amount.min() >= 0 and np.median(amount) < amount.mean()  # right-skewed amounts
-    assert 0 <= x[:, 0].min() and x[:, 0].max() <= 2 * 86_400
+    assert x[:, 0].min() >= 0 and x[:, 0].max() <= 2 * 86_400
     assert np.all(np.diff(x[:, 0]) >= 0)  # ordered by time, as the public CSV
     # Label noise: some legitimate-looking rows are labelled fraud, so no single feature is perfect.
     assert max(auc(y, x[:, j]) for j in range(x.shape[1])) < 0.95

@@ -43,11 +43,6 @@ def test_example_fraud_end_to_end(tmp_path):
     assert saved["weights"].shape == (30,) and saved["mean"].shape == (30,)
     params = json.loads(str(saved["params"]))
     assert set(params) == {"learning_rate", "beta_1", "beta_2", "epochs"}
-    # Rerunning resumes the finished job from the store instead of training 3 more trials.
-    again = subprocess.run([*HPCORE, "example", "fraud", "--rows", "4000", "--trials", "3", "--seed", "1",
-                            "--store", str(store), "--out", str(out), "--no-progress"],
-                           capture_output=True, text=True, env=ENV, cwd=tmp_path, timeout=120)
-    assert again.returncode == 0 and "3 trials" in again.stdout
 
 
 def test_example_rejects_a_csv_without_the_target(tmp_path):
