@@ -8,8 +8,8 @@ from typing import Any
 
 from hpcore.errors import ConfigError
 from hpcore.hookspec import hookimpl
+from hpcore.stopping.asha import is_finite
 from hpcore.stopping.basic import Stopper
-from hpcore.stopping.rungs import is_finite
 from hpcore.trial import TrialState
 
 __all__ = ["MedianStopper"]

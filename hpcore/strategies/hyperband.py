@@ -16,8 +16,8 @@ import numpy as np
 from hpcore.errors import ConfigError
 from hpcore.hookspec import hookimpl
 from hpcore.space import SearchSpace
+from hpcore.stopping.asha import RungLadder, is_finite, rung_levels
 from hpcore.stopping.basic import Stopper
-from hpcore.stopping.rungs import RungLadder, is_finite, rung_levels
 from hpcore.strategies.base import Strategy
 from hpcore.trial import TrialState
 
