@@ -74,3 +74,12 @@ def test_untuned_default_is_beaten_by_a_better_learning_rate():
     tiny = train.final_model(dict(linear_learner_space().defaults(), learning_rate=1e-5, epochs=2))
     good = train.final_model(dict(linear_learner_space().defaults(), learning_rate=0.01))
     assert good["validation_auc"] > tiny["validation_auc"] and good["test_auc"] > 0.85
+
+
+def test_missing_strategy_or_stopper_falls_back_with_a_notice(capsys):
+    from hpcore._examples.fraud import choose_methods
+
+    assert choose_methods("bayesian", "median") == ("bayesian", "median")  # both are built in
+    assert choose_methods("no-such-strategy", "no-such-stopper") == ("random", "none")
+    err = capsys.readouterr().err
+    assert "'no-such-strategy' is not available" in err and "'no-such-stopper' is not available" in err
