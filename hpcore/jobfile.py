@@ -103,8 +103,8 @@ def job_from_dict(data: Mapping[str, Any], base_dir: str | None = None, **overri
         from hpcore.script import CommandTrainer
 
         script = dict(data.get("script") or {})
-        if base_dir and "workdir" not in script and data.get("store"):
-            script.setdefault("workdir", os.path.join(base_dir, "hpcore-trials"))
+        if base_dir:  # the command and its workdir are relative to the job file, not to where hpcore runs
+            script.setdefault("base_dir", base_dir)
         train = CommandTrainer(command=data["command"], metric_definitions=data.get("metric_definitions") or [],
                                **script)
     elif data.get("metric_definitions") or data.get("script"):

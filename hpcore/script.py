@@ -90,7 +90,7 @@ class CommandTrainer:
             the program runs in its trial folder; ``python`` means the interpreter running hpcore.
         metric_definitions: ``[{"name": "auc", "regex": "val_auc=([0-9.]+)"}]``; each metric must
             appear in the output of a trial that is not stopped early.
-        workdir: Folder holding the trial folders (default ``hpcore-trials``).
+        workdir: Folder holding the trial folders (default ``hpcore-trials``, relative to ``base_dir``).
         timeout: Seconds a trial may run; then it is terminated and fails.
         grace_period: Seconds between SIGTERM and SIGKILL when a trial is stopped.
         env: Extra environment variables for the program.
@@ -130,7 +130,7 @@ class CommandTrainer:
         self.command = [os.path.join(base, a) if os.path.exists(os.path.join(base, a)) and not os.path.isabs(a)
                         and a not in (".", "..") else a for a in argv]
         self.metrics = parse_metric_definitions(metric_definitions)
-        self.workdir = os.path.abspath(workdir)
+        self.workdir = os.path.join(base, workdir)  # absolute workdirs stay as they are
         self.timeout, self.grace_period = timeout, float(grace_period)
         self.env = {str(k): str(v) for k, v in (env or {}).items()}
         self.pass_as = tuple(pass_as)

@@ -110,3 +110,19 @@ def test_quickstart_example_runs_end_to_end(tmp_path):
     out = hp("example", "quickstart", "--trials", "6", "--strategy", "random", "--store", "q.db", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "6 trials (6 completed)" in out.stdout and (tmp_path / "q.db").exists()
+
+
+def test_a_command_job_file_runs_from_any_folder(tmp_path):
+    import shutil
+
+    example = os.path.join(os.path.dirname(TESTS), "examples", "script_tuning")
+    shutil.copytree(example, tmp_path / "job")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = hp("tune", str(tmp_path / "job" / "job.yaml"), "--max-trials", "2", "--strategy", "random",
+             "--no-progress", cwd=elsewhere)
+    assert out.returncode == 0, out.stderr
+    assert "2 trials (2 completed)" in out.stdout
+    assert (tmp_path / "job" / "hpcore-runs" / "script.db").exists()
+    assert (tmp_path / "job" / "hpcore-runs" / "script-trials" / "trial-0" / "stdout.log").exists()
+    assert not os.listdir(elsewhere)
