@@ -34,7 +34,7 @@ class Timed:
     """Wraps a callback's methods (as instance attributes, which each framework calls) with a timer."""
 
     def __init__(self, callback: Any, methods: tuple[str, ...]) -> None:
-        self.seconds, self.calls = 0.0, 0
+        self.seconds, self.calls, self.each = 0.0, 0, []
         for name in methods:
             setattr(callback, name, self._wrap(getattr(callback, name)))
 
@@ -45,7 +45,8 @@ class Timed:
             try:
                 return fn(*args, **kwargs)
             finally:
-                self.seconds += time.perf_counter() - t0
+                self.each.append(time.perf_counter() - t0)
+                self.seconds += self.each[-1]
                 self.calls += 1
         return timed
 
@@ -108,15 +109,15 @@ def keras_fit(epochs: int) -> tuple[float, Timed]:
     return time.perf_counter() - t0, timer
 
 
-def xgboost_fit(rounds: int) -> tuple[float, Timed]:
+def xgboost_fit(rounds: int, interval: int = 1) -> tuple[float, Timed]:
     import xgboost as xgb
 
     from hpcore_xgboost import TuningCallback
 
     x, y = data(8192)
     dtrain = xgb.DMatrix(x, label=y)
-    cb = TuningCallback(monitor="validation-auc")
-    timer = Timed(cb, ("before_training", "after_iteration"))
+    cb = TuningCallback(monitor="validation-auc", interval=interval)
+    timer = Timed(cb, ("before_training", "after_iteration", "after_training"))
     t0 = time.perf_counter()
     xgb.train({"objective": "binary:logistic", "eval_metric": "auc", "nthread": 1, "max_depth": 6}, dtrain,
               num_boost_round=rounds, evals=[(dtrain, "validation")], verbose_eval=False, callbacks=[cb])
@@ -136,8 +137,9 @@ def measure(name: str, fit: Callable[[int], tuple[float, Timed]], epochs: int) -
         job.run()
     total, timer = out["seconds"], out["timer"]
     per_call_ms = 1000 * timer.seconds / max(timer.calls, 1)
+    median_ms = 1000 * float(np.median(timer.each))
     share = 100 * timer.seconds / total
-    return (f"| {name} | {epochs} | {total:.2f} | {timer.calls} | {per_call_ms:.3f} | "
+    return (f"| {name} | {epochs} | {total:.2f} | {timer.calls} | {per_call_ms:.3f} | {median_ms:.3f} | "
             f"{1000 * total / epochs:.1f} | {share:.3f}% |")
 
 
@@ -145,11 +147,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="callback overhead of the trainer adapters")
     parser.add_argument("--epochs", type=int, default=30, help="epochs (boosting rounds: 10x)")
     args = parser.parse_args()
-    print("| framework | epochs/rounds | fit s | callback calls | ms per call | ms per epoch | callback share |")
-    print("|---|---|---|---|---|---|---|")
+    print("| framework | epochs/rounds | fit s | callback calls | ms per call (mean) | ms per call (median) "
+          "| ms per epoch | callback share |")
+    print("|---|---|---|---|---|---|---|---|")
     print(measure("Lightning 2 (torch)", lightning_fit, args.epochs), flush=True)
     print(measure("Keras 3 (torch backend)", keras_fit, args.epochs), flush=True)
     print(measure("XGBoost 3 (hist)", xgboost_fit, 10 * args.epochs), flush=True)
+    print(measure("XGBoost 3 (hist), interval=10", functools.partial(xgboost_fit, interval=10), 10 * args.epochs),
+          flush=True)
 
 
 if __name__ == "__main__":

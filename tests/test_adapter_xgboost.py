@@ -182,3 +182,18 @@ def test_cv_reports_the_mean_over_folds(stop_at):
     assert len(hist) == 2
     assert [r["test-auc"] for r in reports] == pytest.approx(list(hist["test-auc-mean"]))
     assert [r["test-auc-std"] for r in reports] == pytest.approx(list(hist["test-auc-std"]))
+
+
+def test_interval_reports_every_nth_round_and_the_last(stop_at):
+    def train(params, reporter):
+        x, y = data()
+        d = xgb.DMatrix(x, label=y)
+        xgb.train({"objective": "binary:logistic", "eval_metric": "auc", "nthread": 1}, d, num_boost_round=7,
+                  evals=[(d, "validation")], verbose_eval=False,
+                  callbacks=[TuningCallback(monitor="validation-auc", interval=3)])
+
+    job, record = run(train, "validation-auc", at=99)
+    assert record.state.value == "completed" and record.step == 3  # rounds 3 and 6, then the last (7)
+    assert len(stop_at) == 3
+    with pytest.raises(ValueError, match="interval"):
+        TuningCallback(interval=0)

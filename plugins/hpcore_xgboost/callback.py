@@ -48,6 +48,8 @@ class TuningCallback(xgb.callback.TrainingCallback):
         monitor: ``"<data>-<metric>"``, for example ``validation-auc``, ``validation_0-logloss``
             (sklearn ``eval_set``) or ``test-auc`` (``xgb.cv``).
         report_as: Also report the monitored value under this name (the job's ``objective``).
+        interval: Report every ``interval`` rounds (and the last one), for rounds so fast that a report
+            per round would cost more than 1% of the training time.
 
     Attributes:
         stop_reason: Why the last training was stopped, or None.
@@ -64,9 +66,14 @@ class TuningCallback(xgb.callback.TrainingCallback):
         3
     """
 
-    def __init__(self, monitor: str = "validation-logloss", report_as: str | None = None) -> None:
+    def __init__(self, monitor: str = "validation-logloss", report_as: str | None = None, interval: int = 1) -> None:
         super().__init__()
+        if int(interval) < 1:
+            raise ValueError(f"interval={interval}: report every 1 or more rounds")
         self._link = TrialLink(monitor, "XGBoost", report_as=report_as)
+        self.interval = int(interval)
+        self._rounds = 0
+        self._unreported: dict[str, float] | None = None
 
     @property
     def monitor(self) -> str:
@@ -85,13 +92,27 @@ class TuningCallback(xgb.callback.TrainingCallback):
 
     def before_training(self, model: Any) -> Any:
         self._link.begin()
+        self._rounds, self._unreported = 0, None
+        return model
+
+    def after_training(self, model: Any) -> Any:
+        if self._unreported is not None:  # the last round fell between two intervals
+            self._link.report(self._unreported)
+            self._unreported = None
         return model
 
     def after_iteration(self, model: Any, epoch: int, evals_log: dict[str, dict[str, list[Any]]]) -> bool:
         if not evals_log:
             raise ValueError("hpcore XGBoost TuningCallback: no evaluation results; pass evals=[(dvalid, "
                              "'validation')] to xgb.train or eval_set=[(X_valid, y_valid)] to fit()")
-        stop = self._link.report(flatten_evals_log(evals_log))
+        metrics = flatten_evals_log(evals_log)
+        self._rounds += 1
+        if self._rounds % self.interval:
+            self._link.value(metrics)  # a wrong monitor fails at the first round, not at the first report
+            self._unreported = metrics
+            return False
+        self._unreported = None
+        stop = self._link.report(metrics)
         if stop and not isinstance(model, xgb.Booster) and model.attr("best_iteration") is None:
             # xgb.cv trims its history to ``best_iteration`` when a callback stops it, and fails when no
             # early-stopping callback set one: keep every round done so far.
