@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hpcore import plugins
-from hpcore.errors import ConfigError, MetricError, SearchExhausted, StoreError
+from hpcore.errors import ConfigError, SearchExhausted, StoreError
 from hpcore.executors.base import Executor, Outcome, Task, describe
+from hpcore.outcomes import completion_reasons, objective_from
 from hpcore.progress import Progress
-from hpcore.results import TuningResult, best_of
+from hpcore.results import TuningResult
 from hpcore.space import SearchSpace
 from hpcore.stopping import NoStopper, Stopper, create_stopper
 from hpcore.store import Store
@@ -359,45 +360,13 @@ class TuningJob:
         plugins.call_hook("hpcore_trial_report", job=self, trial=live.trial, step=step, metrics=metrics, stop=stop)
         return stop
 
-    def _objective(self, outcome: Outcome, live: _Live) -> tuple[float | None, dict[str, Any], str | None]:
-        """Returns (value, final metrics, error) from what the trial returned and reported."""
-        result, name = outcome.result, self.objective
-        if isinstance(result, bool):
-            return None, {}, f"the training function returned {result!r}, not a number or a dict of metrics"
-        if isinstance(result, (int, float)):
-            metrics: dict[str, Any] = {name: float(result)}
-        elif isinstance(result, dict):
-            metrics = dict(result)
-        elif result is None:
-            metrics = {}
-        else:
-            return None, {}, (f"the training function returned {type(result).__name__}; return a number, "
-                              f"a dict of metrics holding {name!r}, or None after reporting {name!r}")
-        value = metrics.get(name)
-        if value is None and name in live.last_metrics:
-            value = live.last_metrics[name]
-            metrics.setdefault(name, value)
-        if value is None:
-            names = sorted(set(metrics) | set(live.last_metrics))
-            msg = MetricError(
-                f"objective {name!r} is missing from what the trial returned and reported "
-                f"(it gave: {', '.join(names) or 'nothing'}); return it or set objective= to one of those")
-            return None, metrics, str(msg)
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            return None, metrics, f"objective {name!r} is {value!r}, not a number"
-        if not math.isfinite(value):
-            return None, metrics, f"objective {name!r} is {value} (not finite)"
-        return value, metrics, None
-
     def _on_outcome(self, outcome: Outcome) -> tuple[Trial, int] | None:
         """Records a finished run; returns the trial again when it is to be retried."""
         assert self.store is not None and self.strategy is not None and self.stopper is not None
         live = self._live.pop(outcome.trial_id)
         value, metrics, error, retriable = None, {}, None, False
         if outcome.kind == "ok":
-            value, metrics, error = self._objective(outcome, live)
+            value, metrics, error = objective_from(outcome.result, self.objective, live.last_metrics)
             state = TrialState.FAILED if error else (
                 TrialState.STOPPED if live.stop_reason else TrialState.COMPLETED)
         elif outcome.kind == "timeout":
@@ -428,21 +397,5 @@ class TuningJob:
 
     def _check_criteria(self) -> None:
         assert self.strategy is not None
-        done = self.finished_records()
-        best = best_of(done, self.direction)
-        sign = 1.0 if self.direction == "minimize" else -1.0
-        if best is not None and self.target is not None and sign * best.value <= sign * self.target:  # type: ignore[operator]
-            self._end(f"target {self.objective}={self.target:g} reached by trial {best.id}", hard=True)
-        if self.max_trials_without_improvement and len(done) > self.max_trials_without_improvement:
-            since, best_so_far = 0, None
-            for r in sorted(done, key=lambda r: (r.finished or 0, r.id)):
-                v = r.value if r.state in (TrialState.COMPLETED, TrialState.STOPPED) else None
-                if v is not None and (best_so_far is None or
-                                      sign * v < sign * best_so_far - self.min_improvement * abs(best_so_far)):
-                    best_so_far, since = v, 0
-                else:
-                    since += 1
-            if since >= self.max_trials_without_improvement:
-                self._end(f"best {self.objective} not improved for {since} trials")
-        if self.complete_on_convergence and self.strategy.converged():
-            self._end(f"the {self.strategy_name} strategy converged")
+        for reason, hard in completion_reasons(self, self.finished_records()):
+            self._end(reason, hard=hard)

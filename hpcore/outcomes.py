@@ -1,0 +1,86 @@
+"""Turning what a trial gave back into its objective, and the job's completion criteria."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from hpcore.results import best_of
+from hpcore.trial import TrialRecord, TrialState
+
+__all__ = ["completion_reasons", "objective_from"]
+
+
+def objective_from(result: Any, name: str,
+                   reported: dict[str, float]) -> tuple[float | None, dict[str, Any], str | None]:
+    """Returns ``(value, final metrics, error)`` from a trial's return value and last report.
+
+    A number is the objective; a dict must hold ``name``; ``None`` (or a dict without it) takes the
+    last reported value of ``name``. Anything else, a missing objective or a non-finite one gives an
+    error message naming what the trial did give.
+
+    Example:
+        >>> objective_from({"auc": 0.9, "loss": 0.3}, "auc", {})
+        (0.9, {'auc': 0.9, 'loss': 0.3}, None)
+        >>> objective_from(None, "auc", {"auc": 0.8})[0]
+        0.8
+        >>> print(objective_from({"acc": 0.7}, "auc", {})[2])  # doctest: +ELLIPSIS
+        objective 'auc' is missing from what the trial returned and reported (it gave: acc); ...
+    """
+    if isinstance(result, bool):
+        return None, {}, f"the training function returned {result!r}, not a number or a dict of metrics"
+    if isinstance(result, (int, float)):
+        metrics: dict[str, Any] = {name: float(result)}
+    elif isinstance(result, dict):
+        metrics = dict(result)
+    elif result is None:
+        metrics = {}
+    else:
+        return None, {}, (f"the training function returned {type(result).__name__}; return a number, "
+                          f"a dict of metrics holding {name!r}, or None after reporting {name!r}")
+    value = metrics.get(name)
+    if value is None and name in reported:
+        value = reported[name]
+        metrics.setdefault(name, value)
+    if value is None:
+        names = sorted(set(metrics) | set(reported))
+        return None, metrics, (f"objective {name!r} is missing from what the trial returned and reported "
+                               f"(it gave: {', '.join(names) or 'nothing'}); "
+                               "return it or set objective= to one of those")
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None, metrics, f"objective {name!r} is {value!r}, not a number"
+    if not math.isfinite(value):
+        return None, metrics, f"objective {name!r} is {value} (not finite)"
+    return value, metrics, None
+
+
+def completion_reasons(job: Any, done: list[TrialRecord]) -> list[tuple[str, bool]]:
+    """The completion criteria of ``job`` that hold, as ``(reason, hard)``.
+
+    ``hard`` criteria (target reached) also ask running trials to stop; the others only stop new
+    trials from starting. Criteria: ``target``; ``max_trials_without_improvement`` finished trials in a
+    row (in finishing order) that did not beat the best by more than ``min_improvement`` (relative);
+    ``complete_on_convergence`` with the strategy's ``converged()``.
+    """
+    out: list[tuple[str, bool]] = []
+    sign = 1.0 if job.direction == "minimize" else -1.0
+    best = best_of(done, job.direction)
+    if best is not None and job.target is not None and sign * best.value <= sign * job.target:  # type: ignore[operator]
+        out.append((f"target {job.objective}={job.target:g} reached by trial {best.id}", True))
+    patience = job.max_trials_without_improvement
+    if patience and len(done) > patience:
+        since, best_so_far = 0, None
+        for r in sorted(done, key=lambda r: (r.finished or 0, r.id)):
+            v = r.value if r.state in (TrialState.COMPLETED, TrialState.STOPPED) else None
+            if v is not None and (best_so_far is None
+                                  or sign * v < sign * best_so_far - job.min_improvement * abs(best_so_far)):
+                best_so_far, since = v, 0
+            else:
+                since += 1
+        if since >= patience:
+            out.append((f"best {job.objective} not improved for {since} trials", False))
+    if job.complete_on_convergence and job.strategy is not None and job.strategy.converged():
+        out.append((f"the {job.strategy_name} strategy converged", False))
+    return out

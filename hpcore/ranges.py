@@ -1,0 +1,343 @@
+"""Hyperparameter ranges: :class:`Float`, :class:`Int` and :class:`Categorical`.
+
+Each range encodes a value to one coordinate in ``[0, 1]`` and decodes any coordinate back to a
+valid value (see :mod:`hpcore.space` for the encoding of each scale).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from hpcore.errors import SearchSpaceError
+
+CATEGORIES = ("model", "optimizer", "data")
+SCALES = ("auto", "linear", "log", "reverse_log")
+
+__all__ = ["CATEGORIES", "SCALES", "Categorical", "Float", "Int", "Param", "param_from_dict"]
+
+
+def _check_category(category: str, where: str) -> str:
+    if category not in CATEGORIES:
+        raise SearchSpaceError(
+            f"{where}: unknown category {category!r}; use one of {', '.join(CATEGORIES)}"
+        )
+    return category
+
+
+class Param:
+    """Base of the three range types. Subclasses implement the unit-cube encoding."""
+
+    kind: str = ""
+    category: str
+    default: Any
+
+    def encode(self, value: Any) -> float:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def decode(self, u: float) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def validate(self, value: Any, name: str = "value") -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def to_dict(self) -> dict[str, Any]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def sample(self, rng: np.random.Generator) -> Any:
+        """Draws one value uniformly in the encoded scale."""
+        return self.decode(float(rng.random()))
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self.to_dict() == other.to_dict()  # type: ignore[union-attr]
+
+    def __hash__(self) -> int:
+        return hash(json.dumps(self.to_dict(), sort_keys=True, default=str))
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.to_dict().items() if k != "type")
+        return f"{type(self).__name__}({args})"
+
+
+class _Numeric(Param):
+    def __init__(self, min: float, max: float, scale: str, category: str, default: Any) -> None:
+        where = f"{type(self).__name__}(min={min!r}, max={max!r}, scale={scale!r})"
+        for label, v in (("min", min), ("max", max)):
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+                raise SearchSpaceError(f"{where}: {label} must be a number, got {v!r}")
+            if not math.isfinite(v):
+                raise SearchSpaceError(f"{where}: {label} must be finite, got {v!r}")
+        if scale not in SCALES:
+            raise SearchSpaceError(f"{where}: unknown scale {scale!r}; use one of {', '.join(SCALES)}")
+        if not min < max:
+            raise SearchSpaceError(
+                f"{where}: min must be less than max; swap them or use Categorical([{min!r}]) "
+                "for a fixed value"
+            )
+        if scale == "log" and min <= 0:
+            raise SearchSpaceError(
+                f"{where}: log scale needs min > 0; raise min (for example to {max / 1e4:g}) "
+                "or use scale='linear'"
+            )
+        self.scale = scale
+        self.category = _check_category(category, where)
+
+    @property
+    def is_log(self) -> bool:
+        return self.scale == "log"
+
+
+class Float(_Numeric):
+    """A real-valued range ``[min, max]``.
+
+    Args:
+        min: Lower bound (included).
+        max: Upper bound (included).
+        scale: ``auto`` (default), ``linear``, ``log`` (needs ``min > 0``) or ``reverse_log``
+            (needs ``0 <= min < max < 1``).
+        category: ``model`` (default), ``optimizer`` or ``data``.
+        default: The value a default configuration uses; the middle of the scale when omitted.
+
+    Raises:
+        SearchSpaceError: When the bounds, scale or category are invalid.
+
+    Example:
+        >>> lr = Float(1e-5, 1e-1, scale="log", category="optimizer")
+        >>> lr.decode(lr.encode(1e-3))
+        0.001
+    """
+
+    kind = "float"
+
+    def __init__(self, min: float, max: float, scale: str = "auto", category: str = "model",
+                 default: float | None = None) -> None:
+        super().__init__(min, max, scale, category, default)
+        self.min, self.max = float(min), float(max)
+        if scale == "reverse_log" and not (self.min >= 0 and self.max < 1):
+            raise SearchSpaceError(
+                f"Float(min={min!r}, max={max!r}, scale='reverse_log'): reverse_log needs "
+                "0 <= min < max < 1; use it for values close to 1 such as momentum, or use scale='log'"
+            )
+        self.default = float(f"{self.decode(0.5):.12g}") if default is None else self.validate(default, "default")
+
+    def encode(self, value: float) -> float:
+        x = float(value)
+        if self.scale == "log":
+            u = math.log(x / self.min) / math.log(self.max / self.min)
+        elif self.scale == "reverse_log":
+            u = math.log((1 - self.min) / (1 - x)) / math.log((1 - self.min) / (1 - self.max))
+        else:
+            u = (x - self.min) / (self.max - self.min)
+        return min(1.0, max(0.0, u))
+
+    def decode(self, u: float) -> float:
+        u = min(1.0, max(0.0, float(u)))
+        if self.scale == "log":
+            x = self.min * math.exp(u * math.log(self.max / self.min))
+        elif self.scale == "reverse_log":
+            x = 1 - (1 - self.min) * math.exp(-u * math.log((1 - self.min) / (1 - self.max)))
+        else:
+            x = self.min + u * (self.max - self.min)
+        # 15 significant digits drop the round-off of exp/log (1e-3 comes back as 1e-3, not
+        # 0.0010000000000000005); the clamp keeps round-off at the ends inside the declared range.
+        return min(self.max, max(self.min, float(f"{x:.15g}")))
+
+    def validate(self, value: Any, name: str = "value") -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise SearchSpaceError(f"{name}={value!r} is not a number")
+        if not self.min <= value <= self.max:
+            raise SearchSpaceError(f"{name}={value!r} lies outside [{self.min:g}, {self.max:g}]")
+        return float(value)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "float", "min": self.min, "max": self.max, "scale": self.scale,
+                "category": self.category, "default": self.default}
+
+
+class Int(_Numeric):
+    """An integer range ``[min, max]`` on a grid of ``step``.
+
+    Args:
+        min: Lower bound (included).
+        max: Upper bound (included when it lies on the step grid).
+        scale: ``auto`` (default), ``linear`` or ``log`` (needs ``min > 0``); ``reverse_log`` is for
+            floats only, as in SageMaker.
+        step: Spacing of the allowed values, counted from ``min``.
+        category: ``model`` (default), ``optimizer`` or ``data``.
+        default: The value a default configuration uses; the middle of the scale when omitted.
+
+    Raises:
+        SearchSpaceError: When the bounds, step, scale or category are invalid.
+
+    Example:
+        >>> depth = Int(1, 8, category="model")
+        >>> [depth.decode(u) for u in (0.0, 0.5, 1.0)]
+        [1, 5, 8]
+    """
+
+    kind = "int"
+
+    def __init__(self, min: int, max: int, scale: str = "auto", step: int = 1,
+                 category: str = "model", default: int | None = None) -> None:
+        for label, v in (("min", min), ("max", max), ("step", step)):
+            if isinstance(v, float) and v.is_integer():
+                continue
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+                raise SearchSpaceError(f"Int({label}={v!r}): {label} must be an integer")
+        super().__init__(int(min), int(max), scale, category, default)
+        if scale == "reverse_log":
+            raise SearchSpaceError(
+                f"Int(min={min!r}, max={max!r}, scale='reverse_log'): reverse_log is for Float "
+                "ranges only; use Float or scale='log'"
+            )
+        if int(step) < 1:
+            raise SearchSpaceError(f"Int(min={min!r}, max={max!r}, step={step!r}): step must be >= 1")
+        self.min, self.step = int(min), int(step)
+        self.n_values = (int(max) - self.min) // self.step + 1
+        self.max = self.min + (self.n_values - 1) * self.step
+        self.default = self.decode(0.5) if default is None else self.validate(default, "default")
+
+    def _edges(self) -> tuple[float, float]:
+        # Cells of half a step around each end, so both ends are as likely as any other value.
+        half = self.step / 2
+        if self.scale == "log":
+            return math.log(self.min - half if self.min - half > 0 else self.min / 2), math.log(self.max + half)
+        return self.min - half, self.max + half
+
+    def encode(self, value: int) -> float:
+        lo, hi = self._edges()
+        x = math.log(value) if self.scale == "log" else float(value)
+        return min(1.0, max(0.0, (x - lo) / (hi - lo)))
+
+    def decode(self, u: float) -> int:
+        lo, hi = self._edges()
+        x = lo + min(1.0, max(0.0, float(u))) * (hi - lo)
+        if self.scale == "log":
+            x = math.exp(x)
+        k = int(round((x - self.min) / self.step))
+        return self.min + min(self.n_values - 1, max(0, k)) * self.step
+
+    def values(self) -> list[int]:
+        """All allowed values, in order."""
+        return [self.min + k * self.step for k in range(self.n_values)]
+
+    def validate(self, value: Any, name: str = "value") -> int:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise SearchSpaceError(f"{name}={value!r} is not an integer")
+        if not self.min <= value <= self.max or (value - self.min) % self.step:
+            raise SearchSpaceError(
+                f"{name}={value!r} is not in range({self.min}, {self.max + 1}, {self.step})"
+            )
+        return int(value)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {"type": "int", "min": self.min, "max": self.max, "scale": self.scale,
+             "category": self.category, "default": self.default}
+        if self.step != 1:
+            d["step"] = self.step
+        return d
+
+
+class Categorical(Param):
+    """A choice among distinct values (strings, numbers, booleans or None).
+
+    Args:
+        values: The choices; at least one, without duplicates.
+        category: ``model`` (default), ``optimizer`` or ``data``.
+        default: The value a default configuration uses; the first choice when omitted.
+
+    Raises:
+        SearchSpaceError: When the list is empty, holds duplicates or the category is unknown.
+
+    Example:
+        >>> opt = Categorical(["adam", "sgd"], category="optimizer")
+        >>> opt.decode(opt.encode("sgd"))
+        'sgd'
+    """
+
+    kind = "categorical"
+    scale = "linear"
+
+    def __init__(self, values: list[Any] | tuple[Any, ...], category: str = "model",
+                 default: Any = None) -> None:
+        where = f"Categorical({values!r})"
+        if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)):
+            raise SearchSpaceError(f"{where}: values must be a list of choices")
+        if len(values) == 0:
+            raise SearchSpaceError(f"{where}: needs at least one value")
+        seen: list[Any] = []
+        for v in values:
+            if v in seen and type(v) is type(seen[seen.index(v)]):
+                raise SearchSpaceError(f"{where}: duplicated value {v!r}; list each choice once")
+            seen.append(v)
+        self.values = list(values)
+        self.category = _check_category(category, where)
+        self.default = self.values[0] if default is None else self.validate(default, "default")
+
+    def index(self, value: Any) -> int:
+        for i, v in enumerate(self.values):
+            if v == value and type(v) is type(value):
+                return i
+        for i, v in enumerate(self.values):  # 1 == 1.0, "True" from YAML is still not True
+            if v == value:
+                return i
+        raise SearchSpaceError(f"value {value!r} is not one of {self.values!r}")
+
+    def encode(self, value: Any) -> float:
+        return (self.index(value) + 0.5) / len(self.values)
+
+    def decode(self, u: float) -> Any:
+        k = int(min(1.0, max(0.0, float(u))) * len(self.values))
+        return self.values[min(k, len(self.values) - 1)]
+
+    def validate(self, value: Any, name: str = "value") -> Any:
+        try:
+            return self.values[self.index(value)]
+        except SearchSpaceError:
+            raise SearchSpaceError(f"{name}={value!r} is not one of {self.values!r}") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "categorical", "values": list(self.values), "category": self.category,
+                "default": self.default}
+
+
+_TYPES = {"float": Float, "int": Int, "integer": Int, "categorical": Categorical}
+
+
+def param_from_dict(name: str, spec: Mapping[str, Any]) -> Param:
+    """Builds one range from its plain-dict form (as written in a job file)."""
+    if not isinstance(spec, Mapping):
+        raise SearchSpaceError(f"parameter {name!r}: expected a mapping with 'type', got {spec!r}")
+    spec = dict(spec)
+    kind = spec.pop("type", None)
+    if kind is None:
+        kind = "categorical" if "values" in spec else (
+            "int" if all(isinstance(spec.get(k), int) for k in ("min", "max")) else "float")
+    if kind not in _TYPES:
+        raise SearchSpaceError(f"parameter {name!r}: unknown type {kind!r}; use float, int or categorical")
+    cls = _TYPES[kind]
+    allowed = {"float": {"min", "max", "scale", "category", "default"},
+               "int": {"min", "max", "scale", "step", "category", "default"},
+               "categorical": {"values", "category", "default"}}[cls.kind]
+    unknown = sorted(set(spec) - allowed)
+    if unknown:
+        raise SearchSpaceError(
+            f"parameter {name!r}: unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(sorted(allowed))}"
+        )
+    try:
+        if cls is Categorical:
+            return Categorical(**spec)
+        return cls(**{k: (float(v) if isinstance(v, str) else v) for k, v in spec.items()
+                      if k in ("min", "max")} | {k: v for k, v in spec.items() if k not in ("min", "max")})
+    except TypeError as exc:
+        raise SearchSpaceError(f"parameter {name!r}: {exc}") from None
+    except SearchSpaceError as exc:
+        raise SearchSpaceError(f"parameter {name!r}: {exc}") from None
+
+
