@@ -397,5 +397,7 @@ class TuningJob:
 
     def _check_criteria(self) -> None:
         assert self.strategy is not None
+        if self.target is None and not self.max_trials_without_improvement and not self.complete_on_convergence:
+            return  # nothing to check: keep the per-trial cost flat however long the job runs
         for reason, hard in completion_reasons(self, self.finished_records()):
             self._end(reason, hard=hard)
