@@ -5,9 +5,13 @@ from __future__ import annotations
 import csv
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hpcore.trial import TrialRecord, TrialState
+
+if TYPE_CHECKING:  # the space module is only needed for the type hint
+    from hpcore.advice import Advice
+    from hpcore.space import SearchSpace
 
 __all__ = ["TuningResult", "best_of"]
 
@@ -33,6 +37,10 @@ class TuningResult:
         name: The job's name in its store.
         store: The store's path (None for an in-memory store).
         end_reason: Why the job ended (budget used, target reached, runtime, ...).
+        space: The job's search space, when known (:meth:`from_store` fills it; plots and advice
+            read ranges, scales and categories from it).
+        curves: Intermediate reports per trial id, ``[(step, metrics), ...]`` of its last attempt,
+            when loaded (:meth:`from_store` fills it; the learning-curve plot needs it).
 
     Example:
         >>> from hpcore.trial import TrialRecord, TrialState
@@ -49,6 +57,52 @@ class TuningResult:
     store: str | None = None
     end_reason: str = ""
     diagnostics: list[str] = field(default_factory=list)
+    space: SearchSpace | None = None
+    curves: dict[int, list[tuple[int, dict[str, float]]]] | None = None
+
+    @classmethod
+    def from_store(cls, path: str, name: str | None = None, curves: bool = True) -> TuningResult:
+        """Reads a job back from its store (read-only: safe while the job runs), with space and curves.
+
+        Args:
+            path: The job's SQLite file.
+            name: The job's name; by default the only (or first created) job of the store.
+            curves: Also read the intermediate reports (learning curves).
+
+        Raises:
+            StoreError: When the file does not exist or cannot be read.
+            HpcoreError: When the store holds no job, or no job of that name.
+        """
+        from hpcore.errors import HpcoreError
+        from hpcore.space import SearchSpace
+        from hpcore.store import Store
+
+        store = Store(path, read_only=True)
+        try:
+            jobs = [j["name"] for j in store.jobs()]
+            if not jobs:
+                raise HpcoreError(f"store {path!r} holds no job yet")
+            if name is None:
+                name = jobs[0]
+            elif name not in jobs:
+                raise HpcoreError(f"store {path!r} has no job {name!r}; jobs: {', '.join(jobs)}")
+            cfg = (store.load_job(name) or {}).get("config", {})
+            space = SearchSpace.from_dict(cfg["space"]) if cfg.get("space") else None
+            curve_map: dict[int, list[tuple[int, dict[str, float]]]] | None = None
+            if curves:
+                last: dict[int, int] = {}
+                curve_map = {}
+                # Reports of an earlier attempt are stale once a retry starts; keep the last attempt only.
+                for trial, attempt, step, metrics in store.reports(name):
+                    if attempt > last.get(trial, -1):
+                        last[trial] = attempt
+                        curve_map[trial] = []
+                    if attempt == last[trial]:
+                        curve_map[trial].append((step, metrics))
+            return cls(store.trials(name), cfg.get("objective", "objective"), cfg.get("direction", "minimize"),
+                       name, path, space=space, curves=curve_map)
+        finally:
+            store.close()
 
     @property
     def best(self) -> TrialRecord | None:
@@ -85,6 +139,12 @@ class TuningResult:
             writer = csv.DictWriter(fh, fieldnames=fields)
             writer.writeheader()
             writer.writerows(rows)
+
+    def advice(self) -> list[Advice]:
+        """Suggestions for the ranges of a next job (widen, narrow, log scale, fix); see :mod:`hpcore.advice`."""
+        from hpcore.advice import advise
+
+        return advise(self)
 
     def summary(self) -> str:
         """A short text summary: counts, best value and parameters."""

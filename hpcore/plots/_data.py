@@ -1,0 +1,125 @@
+"""What the plots and the advice read from a result: scored trials, the space, the curves."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from hpcore.errors import SearchSpaceError
+from hpcore.plots._forest import Effects, main_effects
+from hpcore.results import TuningResult
+from hpcore.space import Categorical, Float, Int, Param, SearchSpace
+from hpcore.trial import TrialRecord, TrialState
+
+__all__ = ["best_so_far", "curves_of", "declared_space", "effects_of", "encoded", "scored", "space_of"]
+
+
+def _finite(r: TrialRecord) -> bool:
+    return isinstance(r.value, (int, float)) and math.isfinite(r.value)
+
+
+def scored(result: TuningResult, stopped: bool = False) -> list[TrialRecord]:
+    """Trials with a finite objective, by id: the completed ones (and early-stopped ones if asked).
+
+    An early-stopped trial's value is the last one it reported, measured on a smaller budget than a
+    completed trial's, so models of the objective (importance, advice) leave it out by default.
+    """
+    states = (TrialState.COMPLETED, TrialState.STOPPED) if stopped else (TrialState.COMPLETED,)
+    return [r for r in result.trials if r.state in states and _finite(r)]
+
+
+def _infer_param(values: list[Any]) -> Param:
+    nums = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    if len(nums) != len(values) or not nums:
+        return Categorical(list(dict.fromkeys(map(str, values))) or ["-"])
+    lo, hi = float(min(nums)), float(max(nums))
+    if lo == hi:
+        hi = lo + 1.0
+    # Values spread over orders of magnitude were almost certainly searched on a log scale.
+    log = lo > 0 and hi / lo >= 100
+    if all(isinstance(v, int) for v in nums):
+        return Int(int(lo), int(hi), scale="log" if log else "linear")
+    return Float(lo, hi, scale="log" if log else "linear")
+
+
+def declared_space(result: TuningResult) -> SearchSpace | None:
+    """The space the job declared: the result's own, else the one stored with the job, else None."""
+    if result.space is None and result.store:
+        from hpcore.store import Store
+
+        store = Store(result.store, read_only=True)
+        try:
+            cfg = (store.load_job(result.name) or {}).get("config", {})
+        finally:
+            store.close()
+        if cfg.get("space"):
+            result.space = SearchSpace.from_dict(cfg["space"])
+    return result.space
+
+
+def space_of(result: TuningResult) -> SearchSpace:
+    """The declared space (:func:`declared_space`), else one inferred from the trials.
+
+    An inferred space spans the observed values (log scale when they span two decades or more) and
+    puts every parameter in the ``model`` category.
+    """
+    space = declared_space(result)
+    if space is not None:
+        return space
+    names: list[str] = []
+    for r in result.trials:
+        names += [n for n in r.params if n not in names]
+    return SearchSpace({n: _infer_param([r.params[n] for r in result.trials if n in r.params]) for n in names})
+
+
+def curves_of(result: TuningResult) -> dict[int, list[tuple[int, dict[str, float]]]]:
+    """Intermediate reports per trial: the result's own, else read from its store (empty if none)."""
+    if result.curves is not None:
+        return result.curves
+    if not result.store:
+        return {}
+    loaded = TuningResult.from_store(result.store, result.name)
+    result.curves = loaded.curves
+    return result.curves or {}
+
+
+def _encode_one(param: Param, value: Any) -> float:
+    if value is None:
+        return float("nan")
+    try:
+        # Values outside today's range (a warm-started or edited job) are clipped to its edge.
+        return float(param.encode(value))
+    except (SearchSpaceError, TypeError, ValueError):
+        return float("nan")
+
+
+def encoded(space: SearchSpace, trials: list[TrialRecord]) -> np.ndarray:
+    """``(n_trials, n_params)`` coordinates in the unit cube (the strategies' encoding), NaN if missing."""
+    out = np.full((len(trials), len(space)), np.nan)
+    for i, r in enumerate(trials):
+        for j, (name, param) in enumerate(space.items()):
+            if name in r.params:
+                out[i, j] = _encode_one(param, r.params[name])
+    return out
+
+
+def best_so_far(values: list[float], direction: str) -> list[float]:
+    """The running best of a sequence of objective values."""
+    pick = min if direction == "minimize" else max
+    out: list[float] = []
+    for v in values:
+        out.append(v if not out else pick(out[-1], v))
+    return out
+
+
+def effects_of(result: TuningResult, seed: int = 0) -> Effects:
+    """The forest's main effects for a result (completed trials; early-stopped ones too if < 4 completed)."""
+    space = space_of(result)
+    trials = scored(result)
+    if len(trials) < 4:
+        trials = scored(result, stopped=True)
+    X = encoded(space, trials)
+    y = np.array([float(r.value) for r in trials])  # type: ignore[arg-type]
+    return main_effects(X, y, list(space), seed=seed)
