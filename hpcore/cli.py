@@ -1,10 +1,11 @@
-"""The ``hpcore`` command line: tune, status, best, plugins, example."""
+"""The ``hpcore`` command line: tune, status, best, advise, report, plugins, example."""
 
 from __future__ import annotations
 
 import argparse
 import importlib
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -26,6 +27,8 @@ Automatic hyperparameter tuning inside the trainers you already use.
   hpcore tune job.yaml             run (or resume) the tuning job a YAML file declares
   hpcore status tuning.db          the trials of a job, live with --watch
   hpcore best tuning.db            the best trial's hyperparameters (JSON with --json)
+  hpcore advise tuning.db          advice on the ranges for a next job (widen, narrow, log, fix)
+  hpcore report tuning.db          one HTML file: summary, best trial, plots, advice, all trials
   hpcore plugins                   strategies, stoppers, executors and algorithms, and their plugins
 """
 
@@ -61,10 +64,22 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--json", action="store_true", help="print JSON")
         if name == "status":
             p.add_argument("--state", help="only trials in this state (completed, stopped, failed, running)")
-            p.add_argument("--sort", help="sort by this column (value, trial, duration ...)")
+            p.add_argument("--sort", help="sort by this column (value: best first; trial, duration ...)")
+            p.add_argument("--reverse", action="store_true", help="reverse the --sort order (descending)")
             p.add_argument("--csv", help="also write the table to this CSV file")
             p.add_argument("--watch", type=float, nargs="?", const=2.0, default=None, metavar="SECONDS",
                            help="refresh every SECONDS (2 by default) until the job ends; Ctrl-C to leave")
+    adv = sub.add_parser("advise", help="advice on the ranges for a next job",
+                         description="Suggest widening, narrowing, a log scale or fixing a parameter, with "
+                                     "the evidence from the job's trials (see docs/results.md).")
+    rep = sub.add_parser("report", help="write a self-contained HTML report of a job",
+                         description="Write one HTML file (no network needed to open it) with the summary, the "
+                                     "best trial, the plots, the range advice and the table of trials.")
+    for p in (adv, rep):
+        p.add_argument("store", help="the job's SQLite file")
+        p.add_argument("--name", default=None, help="the job's name (default: the only or the first job)")
+    adv.add_argument("--json", action="store_true", help="print JSON")
+    rep.add_argument("-o", "--output", default="report.html", help="the HTML file to write (default report.html)")
     sub.add_parser("plugins", help="what is registered, and by which plugin",
                    description="List strategies, stoppers, executors and algorithms with the plugin that "
                                "registered each, and plugins that failed to load.")
@@ -118,8 +133,26 @@ def format_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     return "\n".join(lines)
 
 
+def _live_steps(result: TuningResult) -> dict[int, int]:
+    """The last reported step of each running trial (the store records a step only at the end)."""
+    running = [r.id for r in result.trials if str(r.state) == "running"]
+    if not running or not result.store:
+        return {}
+    store = Store(result.store, read_only=True)
+    try:
+        return {t: max(s for _, _, s, _ in reps) for t in running if (reps := store.reports(result.name, t))}
+    finally:
+        store.close()
+
+
 def _status_text(result: TuningResult, info: dict[str, Any], args: argparse.Namespace) -> str:
     rows = result.rows(args.state)
+    steps, now = _live_steps(result), time.time()
+    for row in rows:
+        if row["state"] == "running":
+            # Running trials have no end yet: show how long they have run and how far they got.
+            row["duration"] = now - row["started"] if row["started"] else None
+            row["step"] = steps.get(row["trial"], row["step"])
     for row in rows:
         row["started"] = time.strftime("%H:%M:%S", time.localtime(row["started"])) if row["started"] else None
     if args.sort:
@@ -127,7 +160,7 @@ def _status_text(result: TuningResult, info: dict[str, Any], args: argparse.Name
             raise HpcoreError(f"--sort {args.sort!r}: no such column; columns: {', '.join(rows[0])}")
         key = args.sort
         present = sorted((r for r in rows if r.get(key) is not None), key=lambda r: r[key],
-                         reverse=key == "value" and result.direction == "maximize")
+                         reverse=(key == "value" and result.direction == "maximize") != args.reverse)
         rows = present + [r for r in rows if r.get(key) is None]
     params = list(result.trials[0].params) if result.trials else []
     columns = ["trial", "state", "value", "step", "retries", "started", "duration"] + params + ["reason"]
@@ -169,6 +202,36 @@ def _cmd_best(args: argparse.Namespace) -> int:
         print(f"best trial {best.id}: {result.objective} = {best.value:.6g} ({result.direction})")
         for k, v in best.params.items():
             print(f"  {k} = {_fmt(v)}")
+    return 0
+
+
+def _cmd_advise(args: argparse.Namespace) -> int:
+    result = TuningResult.from_store(args.store, args.name, curves=False)
+    items = result.advice()
+    if args.json:
+        print(json.dumps([a.to_dict() for a in items], default=str, indent=1))
+        return 0
+    if not items:
+        from hpcore.advice import MIN_TRIALS
+
+        done = result.counts().get("completed", 0)
+        print(f"no advice for job {result.name!r}: " + (f"{done} completed trials; advice needs {MIN_TRIALS}"
+              if done < MIN_TRIALS else "the ranges look right for the trials so far"))
+    for a in items:
+        print(f"- [{a.kind}] {a.message}")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    try:
+        from hpcore.report import write_report
+
+        path = write_report(TuningResult.from_store(args.store, args.name), args.output)
+    except ModuleNotFoundError as exc:
+        if exc.name != "matplotlib":
+            raise
+        raise HpcoreError("the report draws its plots with matplotlib: pip install 'hpcore[report]'") from None
+    print(f"report: {os.path.abspath(path)}")
     return 0
 
 
@@ -219,7 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ap.print_help()
         return 0
     handler = {"tune": _cmd_tune, "status": _cmd_status, "best": _cmd_best, "plugins": _cmd_plugins,
-               "example": _cmd_example}[args.command]
+               "example": _cmd_example, "advise": _cmd_advise, "report": _cmd_report}[args.command]
     try:
         return handler(args)
     except HpcoreError as exc:

@@ -1,0 +1,265 @@
+"""``hpcore report``: one self-contained HTML file with a job's summary, best trial, plots, advice and trials.
+
+The file has no external reference: the plots are PNG images embedded as base64 ``data:`` URIs, the
+style and the few lines of script (sorting and filtering the table) are inline, and the trial table
+is also embedded as a downloadable CSV. It opens from disk, offline, in any browser.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+import os
+import time
+from typing import Any
+
+from hpcore.results import TuningResult
+from hpcore.space import Categorical
+
+__all__ = ["render", "write_report"]
+
+CAPTIONS = {
+    "history": "Objective of every trial in the order they ran; the line is the best value so far. Hollow: "
+               "early-stopped (value at the step they were stopped), crosses: failed.",
+    "importance": "Share of the objective's variance explained by each parameter alone: a functional ANOVA of a "
+                  "random forest fit to the completed trials. Colours are the parameter categories.",
+    "slices": "Objective against each parameter on its search scale (log axes for log ranges), coloured by trial "
+              "order: where the search converged.",
+    "parallel_coordinates": "One line per completed trial across every parameter's range and the objective; "
+                            "the best trials are yellow and on top.",
+    "categories": "The same, one panel per hyperparameter category (model, optimizer, data), with the category's "
+                  "summed importance.",
+    "intermediate": "Learning curves from the intermediate reports; early-stopped trials end in a cross.",
+}
+TITLES = {"history": "Optimisation history", "importance": "Parameter importance", "slices": "Slice plots",
+          "parallel_coordinates": "Parallel coordinates", "categories": "By hyperparameter category",
+          "intermediate": "Intermediate values"}
+
+CSS = """
+:root{--fg:#1f2933;--muted:#616e7c;--line:#e4e7eb;--bg:#f5f7fa;--accent:#3b5b92}
+*{box-sizing:border-box}body{margin:0;font:14px/1.5 -apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;
+color:var(--fg);background:var(--bg)}main{max-width:1180px;margin:0 auto;padding:28px 24px 60px}
+header h1{font-size:24px;margin:0 0 4px}header p{margin:0;color:var(--muted)}
+h2{font-size:17px;margin:34px 0 12px;padding-bottom:6px;border-bottom:2px solid var(--line)}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(124px,1fr));gap:12px;margin-top:20px}
+.card{background:#fff;border:1px solid var(--line);border-radius:8px;padding:12px 14px}
+.card .k{font-size:12px;color:var(--muted);text-transform:uppercase;letter-spacing:.04em}
+.card .v{font-size:21px;font-weight:600;margin-top:2px}.card .v.best{color:var(--accent)}
+table{border-collapse:collapse;width:100%;background:#fff;font-size:13px}
+th,td{padding:6px 10px;border-bottom:1px solid var(--line);text-align:left;white-space:nowrap}
+th{background:#eef1f5;position:sticky;top:0}#trials th{cursor:pointer;user-select:none}
+#trials th:hover{background:#e2e7ee}
+td.n{text-align:right;font-variant-numeric:tabular-nums}tr:nth-child(even) td{background:#fafbfc}
+tr.best td{background:#eaf1fb!important;font-weight:600}
+.scroll{max-height:640px;overflow:auto;border:1px solid var(--line);border-radius:8px}
+.kv{max-width:760px;border:1px solid var(--line);border-radius:8px;overflow:hidden}
+.badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600;color:#fff}
+.completed{background:#4c72b0}.stopped{background:#e1a33a}.failed{background:#c44e52}.timed_out{background:#8c6d8c}
+.running{background:#7b8794}.widen{background:#c44e52}.narrow{background:#4c72b0}.log_scale{background:#8c6d8c}
+.fix{background:#55a868}.cat-model{color:#4c72b0}.cat-optimizer{color:#dd8452}.cat-data{color:#55a868}
+ul.advice{list-style:none;padding:0;margin:0}ul.advice li{background:#fff;border:1px solid var(--line);
+border-radius:8px;padding:10px 14px;margin-bottom:8px}ul.advice .badge{margin-right:8px}
+figure{background:#fff;border:1px solid var(--line);border-radius:8px;margin:0 0 16px;padding:14px}
+figure img{display:block;max-width:100%;height:auto;margin:0 auto}
+figcaption{color:var(--muted);font-size:13px;margin-top:8px}figcaption b{color:var(--fg)}
+.grid2{display:grid;grid-template-columns:1fr 1fr;gap:16px}@media(max-width:900px){.grid2{grid-template-columns:1fr}}
+.tools{margin:0 0 10px}.tools button{border:1px solid var(--line);background:#fff;border-radius:6px;
+padding:3px 10px;margin-right:6px;cursor:pointer}.tools button.on{background:var(--accent);color:#fff}
+.tools a{float:right;color:var(--accent)}footer{margin-top:40px;color:var(--muted);font-size:12px}
+"""
+
+SCRIPT = """
+document.querySelectorAll('#trials th').forEach(function(th,i){th.addEventListener('click',function(){
+var tb=th.closest('table').tBodies[0],rows=Array.from(tb.rows),asc=th.dataset.asc!=='1';th.dataset.asc=asc?'1':'0';
+rows.sort(function(a,b){var x=a.cells[i].dataset.v,y=b.cells[i].dataset.v,p=parseFloat(x),q=parseFloat(y);
+if(x===''&&y!=='')return 1;if(y===''&&x!=='')return -1;
+var c=(!isNaN(p)&&!isNaN(q))?p-q:x.localeCompare(y);return asc?c:-c;});
+rows.forEach(function(r){tb.appendChild(r);});});});
+document.querySelectorAll('.tools button').forEach(function(b){b.addEventListener('click',function(){
+document.querySelectorAll('.tools button').forEach(function(o){o.classList.toggle('on',o===b);});
+document.querySelectorAll('#trials tbody tr').forEach(function(r){
+r.style.display=(b.dataset.s==='all'||r.dataset.s===b.dataset.s)?'':'none';});});});
+"""
+
+
+def _e(v: Any) -> str:
+    return html.escape(str(v))
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return str(v)
+
+
+def _png(fig: Any) -> str:
+    buf = io.BytesIO()
+    # No metadata: the default "Software" chunk names a web address, and the file must reference none.
+    fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _job_status(result: TuningResult) -> str:
+    if not result.store:
+        return "finished"
+    from hpcore.store import Store
+
+    store = Store(result.store, read_only=True)
+    try:
+        return str((store.load_job(result.name) or {}).get("status", "?"))
+    finally:
+        store.close()
+
+
+def _summary(result: TuningResult, status: str) -> str:
+    counts = result.counts()
+    started = [r.started for r in result.trials if r.started]
+    ended = [r.finished for r in result.trials if r.finished]
+    wall = (max(ended) - min(started)) if started and ended else None
+    best = result.best
+    cards = [("Trials", len(result.trials)), ("Completed", counts.get("completed", 0)),
+             ("Early-stopped", counts.get("stopped", 0)),
+             ("Failed", counts.get("failed", 0) + counts.get("timed_out", 0)), ("Running", counts.get("running", 0)),
+             ("Wall time", f"{wall / 60:.1f} min" if wall is not None else "-"), ("Job status", status)]
+    out = [f'<div class="card"><div class="k">Best {_e(result.objective)}</div><div class="v best">'
+           f'{_e(_fmt(best.value) if best else "-")}</div></div>']
+    out += [f'<div class="card"><div class="k">{k}</div><div class="v">{_e(v)}</div></div>' for k, v in cards]
+    return '<div class="cards">' + "".join(out) + "</div>"
+
+
+def _best(result: TuningResult, space: Any) -> str:
+    best = result.best
+    if best is None:
+        return "<p>No trial produced an objective yet.</p>"
+    rows = []
+    for name, value in best.params.items():
+        p = space[name] if space is not None and name in space else None
+        cat = getattr(p, "category", "")
+        if p is None:
+            rng = ""
+        elif isinstance(p, Categorical):
+            rng = "{" + ", ".join(map(str, p.values)) + "}"
+        else:
+            rng = f"[{_fmt(p.min)}, {_fmt(p.max)}] {p.scale}"
+        rows.append(f'<tr><td><b>{_e(name)}</b></td><td class="n">{_e(_fmt(value))}</td>'
+                    f'<td class="cat-{_e(cat)}">{_e(cat)}</td><td>{_e(rng)}</td></tr>')
+    dur = f", {best.duration:.1f} s" if best.duration is not None else ""
+    head = (f"<p>Trial <b>{best.id}</b> ({_e(best.state)}{dur}, step {_e(_fmt(best.step) or '-')}): "
+            f"{_e(result.objective)} = <b>{_e(_fmt(best.value))}</b> ({_e(result.direction)}).</p>")
+    return (head + '<div class="kv"><table><thead><tr><th>parameter</th><th>value</th><th>category</th>'
+            "<th>range</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table></div>")
+
+
+def _advice(items: list[Any], n_done: int) -> str:
+    if not items:
+        from hpcore.advice import MIN_TRIALS
+
+        why = (f"only {n_done} completed trials; advice needs {MIN_TRIALS}" if n_done < MIN_TRIALS
+               else "no parameter's best trials sit at an edge, crowd into a small part of its range, suggest a "
+                    "log scale or show no influence")
+        return f"<p>No advice: {_e(why)}.</p>"
+    return '<ul class="advice">' + "".join(
+        f'<li><span class="badge {_e(a.kind)}">{_e(a.kind.replace("_", " "))}</span>{_e(a.message)}</li>'
+        for a in items) + "</ul>"
+
+
+def _table(result: TuningResult) -> str:
+    rows = result.rows()
+    columns: list[str] = []
+    for row in rows:
+        columns += [k for k in row if k not in columns]
+    best = result.best
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    csv_uri = "data:text/csv;base64," + base64.b64encode(buf.getvalue().encode()).decode("ascii")
+    body = []
+    for row in rows:
+        cells = []
+        for c in columns:
+            v = row.get(c)
+            if c == "state":
+                cells.append(f'<td data-v="{_e(v)}"><span class="badge {_e(v)}">{_e(v)}</span></td>')
+            elif c == "started" and v:
+                cells.append(f'<td data-v="{v}">{time.strftime("%H:%M:%S", time.localtime(v))}</td>')
+            else:
+                num = isinstance(v, (int, float)) and not isinstance(v, bool)
+                cells.append(f'<td{" class=n" if num else ""} data-v="{_e(_fmt(v))}">{_e(_fmt(v))}</td>')
+        cls = ' class="best"' if best is not None and row["trial"] == best.id else ""
+        body.append(f'<tr{cls} data-s="{_e(row["state"])}">' + "".join(cells) + "</tr>")
+    states = ["all"] + sorted(result.counts())
+    tools = "".join(f'<button data-s="{s}"{" class=on" if s == "all" else ""}>{s}</button>' for s in states)
+    return (f'<div class="tools">{tools}<a download="{_e(result.name)}-trials.csv" href="{csv_uri}">Download CSV</a>'
+            '</div><div class="scroll"><table id="trials"><thead><tr>'
+            + "".join(f"<th>{_e(c)}</th>" for c in columns) + "</tr></thead><tbody>" + "".join(body)
+            + "</tbody></table></div><p style='color:var(--muted);font-size:12px'>Click a column to sort.</p>")
+
+
+def render(result: TuningResult) -> str:
+    """The report of a result as one HTML string (see the module doc).
+
+    Args:
+        result: A result with its store (``TuningResult.from_store``) for the space, curves and job status.
+    """
+    import hpcore.plot as plot
+    from hpcore.advice import advise
+    from hpcore.plots._data import declared_space, effects_of, scored
+
+    eff = effects_of(result)
+    figures = plot.all_figures(result)
+    images = {}
+    for key, fig in figures.items():
+        images[key] = _png(fig)
+    fig_html = []
+    for keys in (("history",), ("importance", "intermediate"), ("slices",), ("parallel_coordinates",),
+                 ("categories",)):
+        parts = [f'<figure><img alt="{_e(TITLES[k])}" src="{images[k]}"><figcaption><b>{_e(TITLES[k])}.</b> '
+                 f"{_e(CAPTIONS[k])}</figcaption></figure>" for k in keys]
+        fig_html.append(f'<div class="grid2">{"".join(parts)}</div>' if len(parts) > 1 else parts[0])
+    status = _job_status(result)
+    where = f" · store {_e(os.path.basename(result.store))}" if result.store else ""
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>hpcore report: {_e(result.name)}</title><style>{CSS}</style></head><body><main>
+<header><h1>Tuning report: {_e(result.name)}</h1>
+<p>{_e(result.objective)} ({_e(result.direction)}){where} · generated {time.strftime("%Y-%m-%d %H:%M")}
+{" · " + _e(result.end_reason) if result.end_reason else ""}</p></header>
+<section id="summary">{_summary(result, status)}</section>
+<section id="best"><h2>Best trial</h2>{_best(result, declared_space(result))}</section>
+<section id="advice"><h2>Range advice</h2>{_advice(advise(result, effects=eff), len(scored(result)))}</section>
+<section id="plots"><h2>Plots</h2>{"".join(fig_html)}</section>
+<section id="table"><h2>All trials</h2>{_table(result)}</section>
+<footer>Made by hpcore report. Importance and advice are estimates from {len(scored(result))} completed
+trials.</footer></main><script>{SCRIPT}</script></body></html>
+"""
+
+
+def write_report(result: TuningResult | str, path: str = "report.html", name: str | None = None) -> str:
+    """Writes the HTML report of a result (or of the job in a store file) to ``path``; returns the path.
+
+    Args:
+        result: A result, or the path of a job's store.
+        path: The HTML file to write.
+        name: The job's name when ``result`` is a store path (default: its only or first job).
+
+    Example:
+        >>> import hpcore, os, tempfile
+        >>> job = hpcore.TuningJob(lambda p: p["x"] ** 2, hpcore.SearchSpace({"x": hpcore.Float(-1.0, 1.0)}),
+        ...                        strategy="random", max_trials=6, seed=0, progress=False)
+        >>> out = write_report(job.run(), os.path.join(tempfile.mkdtemp(), "r.html"))
+        >>> open(out).read().startswith("<!DOCTYPE html>")
+        True
+    """
+    if isinstance(result, str):
+        result = TuningResult.from_store(result, name)
+    text = render(result)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    return path
