@@ -195,9 +195,12 @@ class TuningJob:
         return factory(max_parallel=self.max_parallel, trial_timeout=self.trial_timeout, **self.executor_options)
 
     def _make_stopper(self, strategy: Strategy) -> Stopper:
-        if self.early_stopping != "none":
-            return create_stopper(self.early_stopping, self.direction, **self.stopper_options)
         make = getattr(strategy, "make_stopper", None)
+        if self.early_stopping != "none":
+            if callable(make):
+                warnings.warn(f"early_stopping={self.early_stopping!r} replaces the {self.strategy_name} strategy's "
+                              "own stopping rule (its brackets); use early_stopping='none' to keep it", stacklevel=3)
+            return create_stopper(self.early_stopping, self.direction, **self.stopper_options)
         return make() if callable(make) else NoStopper(self.direction)
 
     def _resume(self) -> list[TrialRecord]:

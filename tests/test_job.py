@@ -239,3 +239,8 @@ def test_warm_start_identical_feeds_earlier_trials_to_the_strategy(tmp_path):
     with pytest.raises(hpcore.ConfigError, match="optimises 'loss' \\(minimize\\)"):
         job(max_trials=1, warm_start=parent, direction="maximize").run()
     assert math.isfinite(parent.best.value)
+
+
+def test_a_named_stopper_over_hyperband_warns_that_it_replaces_the_brackets():
+    with pytest.warns(UserWarning, match="replaces the hyperband strategy's own stopping rule"):
+        job(strategy="hyperband", strategy_options={"max_resource": 3}, early_stopping="median", max_trials=2).run()

@@ -57,7 +57,8 @@ class MedianStopper(Stopper):
         direction: ``"minimize"`` or ``"maximize"`` (the job's direction).
         warmup_steps: No trial is stopped at a step ``<= warmup_steps``.
         min_trials: The rule acts at step ``s`` only when at least this many other trials have
-            reached ``s``.
+            reached ``s`` (3 by default, as Ray Tune's median stopping rule; see the benchmark in
+            ``docs/benchmarks.md`` for 5 and 10).
 
     Raises:
         ConfigError: For a negative ``warmup_steps`` or a ``min_trials`` below 1.
@@ -72,7 +73,7 @@ class MedianStopper(Stopper):
 
     name = "median"
 
-    def __init__(self, direction: str = "minimize", warmup_steps: int = 0, min_trials: int = 5,
+    def __init__(self, direction: str = "minimize", warmup_steps: int = 0, min_trials: int = 3,
                  **options: Any) -> None:
         super().__init__(direction, **options)
         if int(warmup_steps) != warmup_steps or warmup_steps < 0:
