@@ -41,6 +41,7 @@ BUILTIN_PLUGINS = (
     "hpcore.strategies.hyperband",
     "hpcore.executors.inprocess",
     "hpcore.executors.processes",
+    "hpcore.executors.dask",
     "hpcore.algorithms",
 )
 KINDS = {
