@@ -236,6 +236,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_plugins(args: argparse.Namespace) -> int:
+    print("plugins:")
+    for name, source in plugins.loaded_plugins():
+        print(f"  {name:<30} {source}")
     for kind in plugins.KINDS:
         reg = plugins.registry(kind)
         print(f"{kind}:")

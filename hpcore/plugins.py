@@ -24,6 +24,7 @@ __all__ = [
     "BUILTIN_PLUGINS",
     "Registered",
     "failed_plugins",
+    "loaded_plugins",
     "get_plugin_manager",
     "lookup",
     "register",
@@ -54,6 +55,7 @@ ENTRY_POINT_GROUP = "hpcore"
 
 _pm: pluggy.PluginManager | None = None
 _failures: list[tuple[str, str]] = []
+_sources: dict[str, str] = {}
 _cache: dict[str, dict[str, Registered]] = {}
 
 
@@ -105,6 +107,8 @@ def get_plugin_manager() -> pluggy.PluginManager:
             if pm.is_registered(plugin) or pm.has_plugin(ep.name):
                 continue
             pm.register(plugin, name=ep.name)
+            dist = getattr(ep, "dist", None)
+            _sources[ep.name] = f"entry point {ep.value}" + (f" of {dist.name} {dist.version}" if dist else "")
     pm.check_pending()
     _pm = pm
     return pm
@@ -136,6 +140,18 @@ def unregister(name_or_plugin: Any) -> None:
     else:
         pm.unregister(name_or_plugin)
     _cache.clear()
+
+
+def loaded_plugins() -> list[tuple[str, str]]:
+    """Every registered plugin: ``(name, where it comes from)``."""
+    pm = get_plugin_manager()
+    out = []
+    for name, _plugin in pm.list_name_plugin():
+        if name.startswith("hpcore-progress-"):
+            continue
+        source = "built-in" if name in BUILTIN_PLUGINS else _sources.get(name, "registered at run time")
+        out.append((name, source))
+    return out
 
 
 def failed_plugins() -> list[tuple[str, str]]:

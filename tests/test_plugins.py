@@ -54,6 +54,7 @@ def test_entry_point_plugins_load_and_broken_ones_are_named_not_fatal(tmp_path):
     out = run_cli(["plugins"], site)
     assert out.returncode == 0, out.stderr
     assert "sobolish" in out.stdout and "from good" in out.stdout
+    assert "entry point good_plugin of hpcore-testplugins 0.1" in out.stdout
     assert "random" in out.stdout and "from hpcore.strategies.random" in out.stdout
     failed = out.stdout.split("failed to load:")[1]
     assert "broken (broken_plugin)" in failed and "needs a library that is not installed" in failed
