@@ -17,8 +17,8 @@ Four rules, at most one advice per parameter, checked in this order:
   and at least half of the good trials in the outer ``2 * EDGE`` on the same side: the optimum may
   lie beyond the bound.
 * **narrow**: all good trials (``NARROW_MIN_GOOD``, 4, or more) lie within ``NARROW_WIDTH`` (20 %) of
-  a numeric range, away from its edges, while the trials covered at least ``NARROW_COVERAGE`` (60 %)
-  of it.
+  a numeric range, away from its edges, with worse trials on both sides of them, while the trials
+  covered at least ``NARROW_COVERAGE`` (60 %) of it.
 
 *Good trials* are the three best completed trials and any other whose objective is within
 ``GOOD_TOLERANCE`` (10 %) of the gap between the best value and the 90th-percentile worst one (a
@@ -199,7 +199,9 @@ def advise(result: TuningResult, effects: Any = None) -> list[Advice]:
                 break
         else:
             width, cover = float(np.ptp(ug)), float(np.ptp(u))
-            if (n_good >= NARROW_MIN_GOOD and width <= NARROW_WIDTH and cover >= NARROW_COVERAGE
+            # Worse trials on both sides of the good ones: else they may just be the most extreme tried.
+            bracketed = bool(np.any(u < ug.min()) and np.any(u > ug.max()))
+            if (n_good >= NARROW_MIN_GOOD and width <= NARROW_WIDTH and cover >= NARROW_COVERAGE and bracketed
                     and ug.min() > EDGE and ug.max() < 1 - EDGE):
                 lo_u, hi_u = max(0.0, ug.min() - width / 2 - 0.02), min(1.0, ug.max() + width / 2 + 0.02)
                 lo, hi = _decode(param, lo_u), _decode(param, hi_u)

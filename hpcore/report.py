@@ -81,6 +81,9 @@ document.querySelectorAll('.tools button').forEach(function(b){b.addEventListene
 document.querySelectorAll('.tools button').forEach(function(o){o.classList.toggle('on',o===b);});
 document.querySelectorAll('#trials tbody tr').forEach(function(r){
 r.style.display=(b.dataset.s==='all'||r.dataset.s===b.dataset.s)?'':'none';});});});
+window.addEventListener('load',function(){var ok=Array.from(document.images).filter(function(i){
+return i.complete&&i.naturalWidth>0;}).length;document.body.dataset.imagesLoaded=ok;});
+document.body.dataset.ready='1';
 """
 
 
