@@ -73,7 +73,7 @@ def history(result: TuningResult) -> Any:
     reported), failed and timed-out ones crosses along the bottom edge. The step line is the best
     completed value so far.
     """
-    fig = _figure(7.5, 3.6)
+    fig = _figure(9.5, 3.4)
     ax = fig.add_subplot()
     for state, kw in (("completed", {}), ("stopped", {"facecolors": "none"})):
         rs = [r for r in scored(result, stopped=True) if str(r.state) == state]
