@@ -6,6 +6,7 @@ import argparse
 import importlib
 import json
 import os
+import sqlite3
 import sys
 import time
 from collections.abc import Sequence
@@ -174,7 +175,16 @@ def _status_text(result: TuningResult, info: dict[str, Any], args: argparse.Name
 
 def _cmd_status(args: argparse.Namespace) -> int:
     while True:
-        result, info = _load(args.store, args.name)
+        try:
+            result, info = _load(args.store, args.name)
+        except (HpcoreError, sqlite3.OperationalError) as exc:
+            # Watching a job that is only starting: its file exists but holds no table or job yet.
+            starting = isinstance(exc, sqlite3.OperationalError) or "holds no job yet" in str(exc)
+            if not (args.watch and starting and os.path.exists(args.store)):
+                raise
+            print(f"\033[2J\033[Hwaiting for a job to start in {args.store} ...", flush=True)
+            time.sleep(args.watch)
+            continue
         if args.json:
             print(json.dumps(result.rows(args.state), default=str, indent=1))
         else:
@@ -290,6 +300,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args)
     except HpcoreError as exc:
         print(f"hpcore {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except sqlite3.DatabaseError as exc:  # not an hpcore store, or not SQLite at all
+        print(f"hpcore {args.command}: error: cannot read {getattr(args, 'store', 'the store')!r} as an hpcore "
+              f"store: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # output piped into head or similar
         return 0

@@ -10,7 +10,6 @@ import json
 import os
 import re
 import shutil
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -26,7 +25,6 @@ from test_plot import N, build_store  # noqa: E402
 
 from hpcore import Float, SearchSpace, TuningJob  # noqa: E402
 from hpcore.report import write_report  # noqa: E402
-from hpcore.store import Store  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 WINDOW = (1280, 4200)
@@ -162,24 +160,15 @@ def test_status_watch_follows_a_running_job_until_it_ends(tmp_path):
     db = tmp_path / "runs" / "live.db"
     try:
         deadline = time.time() + 60
-        while time.time() < deadline:
-            if db.exists():
-                store = Store(str(db), read_only=True)
-                try:
-                    jobs = store.jobs()
-                    if jobs and store.trials(jobs[0]["name"]):
-                        break
-                except sqlite3.Error:
-                    pass  # the file exists but its tables are not created yet
-                finally:
-                    store.close()
-            time.sleep(0.05)
+        while not db.exists() and time.time() < deadline:
+            time.sleep(0.02)
+        # Started as soon as the file exists: the watcher may first see no table or no job, and waits.
         watch = hp("status", str(db), "--watch", "0.2", timeout=90)
     finally:
         out, err = tune.communicate(timeout=90)
     assert tune.returncode == 0, err
     assert watch.returncode == 0, watch.stderr
-    frames = [f for f in watch.stdout.split("\033[2J\033[H") if f.strip()]
+    frames = [f for f in watch.stdout.split("\033[2J\033[H") if f.strip() and not f.startswith("waiting")]
     assert len(frames) >= 3
     live = [ln.split() for f in frames[:-1] for ln in f.splitlines() if ln.split()[1:2] == ["running"]]
     assert live, frames[0]
@@ -187,3 +176,14 @@ def test_status_watch_follows_a_running_job_until_it_ends(tmp_path):
     assert any(row[3].isdigit() and row[5] != "-" for row in live)
     assert "(running)" in frames[0] and "(completed)" in frames[-1] and "4 completed" in frames[-1]
     assert "4 trials (4 completed)" in out
+
+
+def test_status_watch_waits_for_a_job_to_start_and_plain_status_fails_clearly(tmp_path):
+    empty = tmp_path / "starting.db"
+    empty.touch()  # what a reader sees in the instant the job creates its store
+    with pytest.raises(subprocess.TimeoutExpired) as waited:
+        subprocess.run([sys.executable, "-m", "hpcore.cli", "status", str(empty), "--watch", "0.1"],
+                       capture_output=True, text=True, timeout=4)
+    assert "waiting for a job to start" in (waited.value.stdout or b"").decode()
+    out = hp("status", str(empty))
+    assert out.returncode == 2 and "cannot read" in out.stderr and "Traceback" not in out.stderr
