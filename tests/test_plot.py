@@ -171,3 +171,17 @@ def test_forest_fits_a_step_and_ignores_noise_columns():
     f = Forest(n_trees=16).fit(X, y)
     pred = f.predict(np.array([[0.5, 0.9, 0.5], [0.5, 0.1, 0.5]]))
     assert pred[0] > 0.9 and pred[1] < 0.1
+
+
+@pytest.mark.parametrize("direction", ["minimize", "maximize"])
+def test_a_diverged_trial_does_not_flatten_the_others(direction):
+    from hpcore.results import TuningResult
+    from hpcore.trial import TrialRecord, TrialState
+
+    sign = 1 if direction == "minimize" else -1
+    values = [sign * (1.0 + 0.1 * i) for i in range(12)] + [sign * 1e3]  # the last one diverged
+    trials = [TrialRecord(i, {"x": i / 12}, TrialState.COMPLETED, v) for i, v in enumerate(values)]
+    result = TuningResult(trials, "loss", direction, space=SearchSpace({"x": Float(0.0, 1.0)}))
+    lo, hi = plot.history(result).axes[0].get_ylim()
+    best = min(values) if direction == "minimize" else max(values)
+    assert lo <= best <= hi and not lo <= sign * 1e3 <= hi and hi - lo < 5

@@ -58,6 +58,26 @@ def _goodness_order(values: np.ndarray, direction: str) -> np.ndarray:
     return np.argsort(values if direction == "maximize" else -values, kind="stable")
 
 
+def _robust_ylim(ax: Any, values: list[float], direction: str) -> None:
+    """Zooms on the bulk of the values when a few poor outliers (a diverged trial) would flatten the rest.
+
+    Only the poor side is cut: the best values always stay in view.
+    """
+    v = np.asarray([x for x in values if np.isfinite(x)], float)
+    if len(v) < 5:
+        return
+    lo, hi = np.percentile(v, [10, 90])
+    if not (hi > lo and np.ptp(v) > 5 * (hi - lo)):
+        return
+    pad = 0.5 * (hi - lo)
+    if direction == "minimize":
+        ax.set_ylim(v.min() - 0.05 * (hi - v.min()), min(v.max(), hi + pad))
+    else:
+        ax.set_ylim(max(v.min(), lo - pad), v.max() + 0.05 * (v.max() - lo))
+    ax.annotate("zoomed: some poor values are off the axis", (0.0, 1.01), xycoords="axes fraction",
+                ha="left", va="bottom", fontsize=7, color="0.45")
+
+
 def _empty(fig: Any, text: str) -> Any:
     ax = fig.add_subplot()
     ax.axis("off")
@@ -92,6 +112,10 @@ def history(result: TuningResult) -> Any:
         if result.trials:
             ids, best = ids + [max(r.id for r in result.trials)], best + [best[-1]]
         ax.step(ids, best, where="post", color="#222", lw=1.6, label="best so far", gid="best")
+    _robust_ylim(ax, [float(r.value) for r in scored(result, stopped=True)], result.direction)  # type: ignore[arg-type]
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("trial")
     ax.set_ylabel(result.objective)
     ax.set_title(f"Optimisation history ({result.direction})")
@@ -161,6 +185,7 @@ def slices(result: TuningResult, columns: int = 3) -> Any:
             _set_scale(ax, param)
             ax.set_xlim(*_padded(param))
         ax.set_xlabel(f"{name} [{param.category}]", color=CATEGORY_COLORS.get(param.category, "k"))
+        _robust_ylim(ax, [float(r.value) for r in done + stopped], result.direction)  # type: ignore[arg-type]
         if k % cols == 0:
             ax.set_ylabel(result.objective)
     if scatter is not None:
@@ -309,6 +334,7 @@ def intermediate(result: TuningResult, metric: str | None = None) -> Any:
     if best is not None and best.id in curves:
         handles.append(Line2D([], [], color="#222", lw=2.2, label=f"best (trial {best.id})"))
     ax.legend(handles=handles, loc="best")
+    _robust_ylim(ax, [m[metric] for points in curves.values() for _, m in points if metric in m], result.direction)
     ax.set_xlabel("step")
     ax.set_ylabel(metric)
     ax.set_title(f"Intermediate values ({drawn} trials)")
@@ -326,18 +352,19 @@ def categories(result: TuningResult, effects: Effects | None = None) -> Any:
 
     space, done = space_of(result), scored(result)
     groups = {c: n for c, n in space.categories().items() if n}
-    fig = _figure(max(6.0, 3.6 * len(groups)), 3.6)
+    widths = [len(n) + 1 for n in groups.values()]
+    fig = _figure(max(6.5, 1.25 * sum(widths) + 1.5), 3.8)
     if not done or not groups:
         return _empty(fig, "no completed trial yet")
+    grid = fig.add_gridspec(1, len(groups), width_ratios=widths)
     eff = effects if effects is not None else effects_of(result)
     share = dict(zip(eff.names, eff.importance))
     lines = None
     for k, (cat, names) in enumerate(groups.items()):
-        ax = fig.add_subplot(1, len(groups), k + 1)
+        ax = fig.add_subplot(grid[0, k])
         lines = _parallel(fig, ax, space.subspace(names), done, result)
         total = sum(share.get(n, 0.0) for n in names)
-        ax.set_title(f"{cat}: {len(names)} parameter{'s' * (len(names) > 1)}, importance {total:.0%}",
-                     color=CATEGORY_COLORS.get(cat, "k"))
+        ax.set_title(f"{cat}: importance {total:.0%}", color=CATEGORY_COLORS.get(cat, "k"))
     fig.colorbar(lines, ax=fig.axes, label=result.objective, pad=0.01)
     fig.suptitle("Trials by hyperparameter category", fontweight="bold")
     return fig
