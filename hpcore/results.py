@@ -57,8 +57,8 @@ class TuningResult:
     store: str | None = None
     end_reason: str = ""
     diagnostics: list[str] = field(default_factory=list)
-    space: SearchSpace | None = None
-    curves: dict[int, list[tuple[int, dict[str, float]]]] | None = None
+    space: SearchSpace | None = field(default=None, repr=False)
+    curves: dict[int, list[tuple[int, dict[str, float]]]] | None = field(default=None, repr=False)
 
     @classmethod
     def from_store(cls, path: str, name: str | None = None, curves: bool = True) -> TuningResult:
