@@ -31,6 +31,17 @@ from hpcore.trial import Trial, TrialRecord, TrialState
 
 __version__ = "0.1.0"
 
+# Submodules reachable as attributes without importing their (optional, heavier) dependencies up front.
+_LAZY = ("plot", "presets", "advice", "report", "autopilot")
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        return importlib.import_module(f"hpcore.{name}")
+    raise AttributeError(f"module 'hpcore' has no attribute {name!r}")
+
 __all__ = [
     "CATEGORIES",
     "SCALES",
