@@ -31,6 +31,8 @@ Automatic hyperparameter tuning inside the trainers you already use.
   hpcore advise tuning.db          advice on the ranges for a next job (widen, narrow, log, fix)
   hpcore report tuning.db          one HTML file: summary, best trial, plots, advice, all trials
   hpcore plugins                   strategies, stoppers, executors and algorithms, and their plugins
+  hpcore autopilot data.csv --target y   analyse a table, tune candidate pipelines, save the best
+  hpcore predict autopilot/model.pkl new.csv -o predictions.csv   predict with a saved autopilot model
 """
 
 
@@ -52,12 +54,41 @@ def _add_tune(sub: Any) -> None:
     p.add_argument("--no-progress", dest="progress", action="store_false", default=None)
 
 
+def _add_autopilot(sub: Any) -> None:
+    p = sub.add_parser("autopilot", help="analyse a table, tune candidate pipelines, save the best model",
+                       description="Analyse DATA (CSV, or Parquet with pyarrow), generate candidate pipelines "
+                                   "from the registered algorithms, tune them under one shared time budget and "
+                                   "write a leaderboard, the best model and two notebooks (docs/autopilot.md).")
+    p.add_argument("data", help="the table: a CSV file (or .parquet)")
+    p.add_argument("--target", required=True, help="the column to predict")
+    p.add_argument("--problem-type", dest="problem_type", choices=("binary", "multiclass", "regression"),
+                   help="inferred from the target when absent")
+    p.add_argument("--objective", choices=("auc", "f1", "accuracy", "logloss", "mse", "mae", "r2"),
+                   help="default: auc (binary), accuracy (multiclass), mse (regression)")
+    p.add_argument("--max-candidates", dest="max_candidates", type=int, help="at most this many pipelines")
+    p.add_argument("--max-runtime", dest="max_runtime", type=float, default=300.0,
+                   help="seconds for the whole run, shared by the candidates (default 300)")
+    p.add_argument("--max-parallel", dest="max_parallel", type=int, default=1, help="trials at once")
+    p.add_argument("--executor", help="inprocess, process, dask, ...")
+    p.add_argument("-o", "--output", default="autopilot", help="output folder (default ./autopilot)")
+    p.add_argument("--na-values", dest="na_values", nargs="*", help="extra strings meaning missing in the CSV")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-notebooks", dest="notebooks", action="store_false", help="skip the two notebooks")
+    pr = sub.add_parser("predict", help="predict with a model saved by hpcore autopilot",
+                        description="Predict every row of DATA with MODEL (a pickle written by hpcore "
+                                    "autopilot: load only model files you made yourself).")
+    pr.add_argument("model", help="the model file (autopilot/model.pkl)")
+    pr.add_argument("data", help="the rows to predict: CSV (or .parquet)")
+    pr.add_argument("-o", "--output", help="write the predictions to this CSV (default: print them)")
+
+
 def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="hpcore", description=DESCRIPTION,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--version", action="version", version=f"hpcore {__version__}")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
     _add_tune(sub)
+    _add_autopilot(sub)
     for name, text in (("status", "the trials of a job, as a table"), ("best", "the best trial of a job")):
         p = sub.add_parser(name, help=text, description=text)
         p.add_argument("store", help="the job's SQLite file")
@@ -282,6 +313,27 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_autopilot(args: argparse.Namespace) -> int:
+    from hpcore.autopilot import run
+
+    run(args.data, args.target, problem_type=args.problem_type, objective=args.objective,
+        max_candidates=args.max_candidates, max_runtime=args.max_runtime, output=args.output,
+        max_parallel=args.max_parallel, executor=args.executor, seed=args.seed, notebooks=args.notebooks,
+        na_values=args.na_values)
+    return 0
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from hpcore.autopilot import predict_file
+
+    out = predict_file(args.model, args.data, args.output)
+    if args.output:
+        print(f"predictions: {os.path.abspath(args.output)} ({len(out)} rows)")
+    else:
+        print(out.to_csv(index=False), end="")
+    return 0
+
+
 def _cmd_example(args: argparse.Namespace) -> int:
     module = importlib.import_module(f"hpcore._examples.{args.example}")
     return int(module.main(list(args.args)) or 0)
@@ -295,7 +347,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ap.print_help()
         return 0
     handler = {"tune": _cmd_tune, "status": _cmd_status, "best": _cmd_best, "plugins": _cmd_plugins,
-               "example": _cmd_example, "advise": _cmd_advise, "report": _cmd_report}[args.command]
+               "example": _cmd_example, "advise": _cmd_advise, "report": _cmd_report,
+               "autopilot": _cmd_autopilot, "predict": _cmd_predict}[args.command]
     try:
         return handler(args)
     except HpcoreError as exc:

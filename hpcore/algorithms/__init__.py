@@ -3,8 +3,9 @@
 ``hpcore tune --algorithm NAME`` and job files with ``algorithm: NAME`` look algorithms up in the
 ``algorithms`` registry, which built-in modules and third-party plugins fill through the
 ``hpcore_add_algorithms`` hook, exactly as SageMaker's built-in algorithms come with recommended
-ranges and an objective metric. The built-ins are ``linear-learner`` (torch) and ``xgboost``; their
-frameworks are imported only when a trial runs.
+ranges and an objective metric. The built-ins are ``linear-learner`` (torch), ``xgboost`` and ``mlp``
+(torch); their frameworks are imported only when a trial runs. An algorithm with a ``tabular`` model
+is also a candidate of ``hpcore autopilot`` (see :mod:`hpcore.algorithms.tabular`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from hpcore.algorithms.linear_learner import LinearLearner, linear_learner_space
+from hpcore.algorithms.mlp import MLPTrainer, fit_linear, fit_mlp, mlp_space
+from hpcore.algorithms.tabular import (
+    TabularModel,
+    fit_xgboost,
+    linear_tabular_space,
+    mlp_tabular_space,
+    xgboost_tabular_space,
+)
 from hpcore.algorithms.xgboost import XGBoostTrainer, xgboost_space
 from hpcore.hookspec import hookimpl
 from hpcore.space import SearchSpace
@@ -32,6 +41,7 @@ class Algorithm:
         objective: The metric it reports and that tuning optimises.
         direction: ``maximize`` or ``minimize``.
         description: One line shown by ``hpcore plugins``.
+        tabular: Its model for ``hpcore autopilot`` on any table, or None when it has none.
 
     Example:
         >>> import hpcore
@@ -49,6 +59,7 @@ class Algorithm:
     objective: str
     direction: str
     description: str = ""
+    tabular: TabularModel | None = None
 
     def job_args(self) -> dict[str, Any]:
         """The arguments of :class:`hpcore.TuningJob` this algorithm provides."""
@@ -61,8 +72,14 @@ def hpcore_add_algorithms() -> dict[str, Algorithm]:
     return {
         "linear-learner": Algorithm(
             "linear-learner", LinearLearner(), linear_learner_space(), "validation_auc", "maximize",
-            "logistic regression with Adam (torch) on the bundled fraud data; SageMaker's ranges"),
+            "logistic regression with Adam (torch) on the bundled fraud data; SageMaker's ranges",
+            TabularModel(linear_tabular_space, fit_linear, ("onehot",), True)),
         "xgboost": Algorithm(
             "xgboost", XGBoostTrainer(), xgboost_space(), "validation_auc", "maximize",
-            "gradient-boosted trees (xgboost) on the bundled fraud data; SageMaker's ranges"),
+            "gradient-boosted trees (xgboost) on the bundled fraud data; SageMaker's ranges",
+            TabularModel(xgboost_tabular_space, fit_xgboost, ("ordinal", "onehot"), False)),
+        "mlp": Algorithm(
+            "mlp", MLPTrainer(), mlp_space(), "validation_auc", "maximize",
+            "multilayer perceptron with Adam (torch) on the bundled fraud data",
+            TabularModel(mlp_tabular_space, fit_mlp, ("onehot",), True)),
     }

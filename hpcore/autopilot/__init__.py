@@ -1,0 +1,157 @@
+"""The autopilot: from a table and a target column to a tuned, documented model, in one call.
+
+As SageMaker Autopilot, it analyses the data (:mod:`~hpcore.autopilot.data`), generates candidate
+pipelines from the registered algorithms (:mod:`~hpcore.autopilot.search`), tunes them under one
+shared time budget and writes a leaderboard, the best pipeline refit on all rows (a pickle: load
+only your own) and two notebooks that reproduce it. ``hpcore autopilot DATA.csv --target COLUMN`` is
+the command-line form. Nothing here is imported by ``import hpcore``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hpcore.autopilot.data import Analysis, AutopilotError, analyse, features_frame, load_table
+from hpcore.autopilot.leaderboard import leaderboard_rows, leaderboard_table, write_csv, write_html
+from hpcore.autopilot.metrics import DEFAULT_OBJECTIVE, DIRECTIONS, METRICS
+from hpcore.autopilot.pipeline import Pipeline, load_pipeline, predict_file
+from hpcore.autopilot.search import CandidateTrainer, make_candidates, make_splits, successive_halving
+
+__all__ = ["MIN_RUNTIME", "AutopilotError", "AutopilotResult", "Pipeline", "load_pipeline", "predict_file", "run"]
+
+MIN_RUNTIME = 5.0  # seconds: the default configuration of one candidate on a small table, cross-validated
+REFIT_SHARE = 0.1  # of the budget kept for refitting the winner on all rows
+SECONDS_PER_CANDIDATE = 10.0  # of budget per candidate at least: below, fewer candidates, each with a real chance
+
+
+@dataclass
+class AutopilotResult:
+    """What :func:`run` produced.
+
+    Attributes:
+        analysis: The data analysis.
+        metric: The objective metric.
+        leaderboard: One dict per candidate, best first.
+        pipeline: The best pipeline, refit on all rows.
+        output: The output folder, and ``files`` the files written there.
+    """
+
+    analysis: Analysis
+    metric: str
+    leaderboard: list[dict[str, Any]]
+    pipeline: Pipeline
+    output: str | None = None
+    files: dict[str, str] = field(default_factory=dict)
+
+    def table(self) -> str:
+        return leaderboard_table(self.leaderboard, self.metric, with_params=True)
+
+
+def run(data: Any, target: str, *, problem_type: str | None = None, objective: str | None = None,
+        max_candidates: int | None = None, max_runtime: float = 300.0, output: str | None = "autopilot",
+        max_parallel: int = 1, executor: str | None = None, executor_options: dict[str, Any] | None = None,
+        seed: int = 0, notebooks: bool = True, na_values: list[str] | None = None,
+        log: Callable[[str], Any] | None = print) -> AutopilotResult:
+    """Analyses ``data``, tunes candidate pipelines for ``target`` within ``max_runtime`` and saves the best.
+
+    Args:
+        data: A CSV or Parquet path, or a pandas DataFrame.
+        target: The column to predict.
+        problem_type: ``binary``, ``multiclass`` or ``regression``; inferred (and said) when None.
+        objective: ``auc``, ``f1``, ``accuracy``, ``logloss`` (classification), ``mse``, ``mae``,
+            ``r2`` (regression); by default auc (binary), accuracy (multiclass), mse (regression).
+        max_candidates: At most this many candidate pipelines (default: all that apply).
+        max_runtime: Seconds for the whole run, shared by all candidates.
+        output: The folder for the leaderboard, model and notebooks; None writes nothing.
+        max_parallel: Trials running at once inside a candidate's tuning job.
+        executor: The tuning jobs' executor (``inprocess``, ``process``, ``dask``...).
+        executor_options: Options of that executor.
+        seed: Seeds the folds, the models and the search.
+        notebooks: Write the data-exploration and candidate-definition notebooks (needs nbformat).
+        na_values: Extra strings that mean "missing" in a CSV.
+        log: Receives the progress lines (None: silent).
+
+    Raises:
+        AutopilotError: For unusable input, with one line saying what to change.
+
+    Example:
+        >>> import numpy as np, pandas as pd
+        >>> rng = np.random.default_rng(0)
+        >>> df = pd.DataFrame({"x": rng.normal(size=200)})
+        >>> df["y"] = (df["x"] + rng.normal(size=200) > 0).astype(int)
+        >>> result = run(df, "y", max_runtime=10, output=None, log=None)  # doctest: +SKIP
+        >>> result.leaderboard[0]["score"] > 0.7  # doctest: +SKIP
+        True
+    """
+    say = log or (lambda _msg: None)
+    start = time.monotonic()
+    if not (isinstance(max_runtime, (int, float)) and max_runtime >= MIN_RUNTIME):
+        raise AutopilotError(f"--max-runtime {max_runtime} is too small for one candidate: give at least "
+                             f"{MIN_RUNTIME:g} seconds (more is better: {MIN_RUNTIME:g} s only scores defaults)")
+    if max_candidates is not None and max_candidates < 1:
+        raise AutopilotError(f"--max-candidates {max_candidates}: use 1 or more")
+    df = load_table(data, na_values) if isinstance(data, (str, os.PathLike)) else data
+    analysis = analyse(df, target, problem_type)
+    metric = objective or DEFAULT_OBJECTIVE[analysis.problem_type]
+    if metric not in METRICS[analysis.problem_type]:
+        raise AutopilotError(f"objective {metric!r} does not apply to a {analysis.problem_type} problem; use "
+                             f"one of {', '.join(METRICS[analysis.problem_type])}")
+    say(analysis.text())
+    df = df[df[target].notna()]
+    x = features_frame(df, analysis).reset_index(drop=True)
+    y = analysis.encode_target(df[target])
+    splits = make_splits(y, analysis.problem_type, seed)
+    how = (f"{len(splits)}-fold cross-validation" if len(splits) > 1 else "a 20% holdout")
+    candidates = make_candidates(analysis, max_candidates)
+    if not candidates:
+        raise AutopilotError("no algorithm with a tabular model is registered (see hpcore plugins)")
+    budget = max_runtime - (time.monotonic() - start)
+    affordable = max(1, int(budget // SECONDS_PER_CANDIDATE))
+    if len(candidates) > affordable:
+        say(f"budget {budget:.0f} s: the first {affordable} of {len(candidates)} candidates "
+            f"({SECONDS_PER_CANDIDATE:g} s each at least; a larger --max-runtime tries them all)")
+        candidates = candidates[:affordable]
+    say(f"objective: {metric} ({DIRECTIONS[metric]}), validated by {how}; {len(candidates)} candidates, "
+        f"{budget:.0f} s shared by successive halving")
+    trainers = [CandidateTrainer(c, analysis, x, y, splits, metric, seed) for c in candidates]
+    deadline = time.monotonic() + budget * (1 - REFIT_SHARE)
+    standings = successive_halving(trainers, metric, deadline, max_parallel=max_parallel, executor=executor,
+                                   executor_options=executor_options, seed=seed, log=say)
+    rows = leaderboard_rows(standings, metric)
+    if rows[0]["score"] is None or (isinstance(rows[0]["score"], float) and math.isnan(rows[0]["score"])):
+        errors = "; ".join(f"{r['candidate']}: {r['error']}" for r in rows if r["error"])
+        raise AutopilotError(f"no candidate finished within the budget ({errors or 'give a larger --max-runtime'})")
+    winner = next(t for t in trainers if t.candidate.name == rows[0]["candidate"])
+    pre, model = winner.fit_fold(rows[0]["params"], np.arange(len(y)))
+    pipeline = Pipeline(target, analysis.problem_type, list(analysis.classes), pre, model, rows[0]["candidate"],
+                        dict(rows[0]["params"]), metric, float(rows[0]["score"]))
+    result = AutopilotResult(analysis, metric, rows, pipeline)
+    say("leaderboard:\n" + result.table())
+    if output:
+        os.makedirs(output, exist_ok=True)
+        result.output = output
+        files = result.files
+        files["model"] = pipeline.save(os.path.join(output, "model.pkl"))
+        files["leaderboard_csv"] = write_csv(rows, os.path.join(output, "leaderboard.csv"))
+        notes = [f"problem type: {analysis.problem_type} ({analysis.problem_reason})",
+                 f"objective: {metric}, validated by {how}"] + analysis.findings
+        files["leaderboard_html"] = write_html(rows, os.path.join(output, "leaderboard.html"), metric,
+                                               f"hpcore autopilot: {target}", notes)
+        if notebooks:
+            from hpcore.autopilot.notebooks import write_notebooks
+
+            data_path = os.path.abspath(str(data)) if isinstance(data, (str, os.PathLike)) else None
+            if data_path is None:
+                data_path = os.path.abspath(os.path.join(output, "training_data.csv"))
+                df.to_csv(data_path, index=False)
+            files.update(write_notebooks(output, data_path, target, analysis, pipeline, how, na_values, seed))
+        say("outputs: " + ", ".join(f"{k}={v}" for k, v in files.items()))
+    say(f"done in {time.monotonic() - start:.0f} s")
+    return result

@@ -1,0 +1,285 @@
+"""Candidate pipelines and the search over them: one budget shared by successive halving.
+
+Each candidate is a preprocessing recipe plus a registered algorithm that has a tabular model. Every
+candidate first runs its default configuration, then the candidates take turns: in each rung every
+surviving candidate gets an equal share of that rung's time for Bayesian optimisation (continuing
+from its earlier trials, with the median stopper ending poor trials after their first folds or
+epochs), and only the better half goes on to the next rung. Unused time of a rung flows to the next.
+
+Validation: tables of up to :data:`CV_MAX_ROWS` rows are scored by stratified 5-fold
+cross-validation, larger ones by one stratified 80/20 holdout. Under that line a 20% holdout holds
+at most 2,000 rows, whose score is noisy enough to rank candidates wrongly; above it a holdout is
+precise enough and costs a fifth of the training time of five folds. A classification table whose
+holdout would hold fewer than :data:`MIN_HOLDOUT_CLASS` rows of its rarest class (fraud: 0.8% of
+15,000 rows leaves 24 frauds) is cross-validated whatever its size, for the same reason.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hpcore.algorithms.tabular import TabularModel
+from hpcore.autopilot.data import Analysis
+from hpcore.autopilot.metrics import DIRECTIONS, score
+from hpcore.autopilot.preprocess import Preprocessor
+from hpcore.reporter import Reporter
+from hpcore.results import TuningResult, best_of
+from hpcore.trial import TrialRecord, TrialState
+
+__all__ = ["CV_MAX_ROWS", "Candidate", "CandidateTrainer", "Standing", "make_candidates", "make_splits",
+           "successive_halving"]
+
+CV_MAX_ROWS = 10_000
+MIN_HOLDOUT_CLASS = 100
+FOLDS = 5
+HOLDOUT = 0.2
+
+
+@dataclass
+class Candidate:
+    """A candidate pipeline: an algorithm's tabular model behind a preprocessing recipe.
+
+    Example:
+        >>> from hpcore import plugins
+        >>> c = Candidate("xgboost", plugins.lookup("algorithms", "xgboost").tabular, "ordinal", False)
+        >>> c.name
+        'xgboost/ordinal'
+    """
+
+    algorithm: str
+    model: TabularModel
+    encoding: str
+    skew: bool
+
+    @property
+    def name(self) -> str:
+        return f"{self.algorithm}/{self.encoding}" + ("+log" if self.skew else "")
+
+    @property
+    def preprocessing(self) -> str:
+        steps = (["median impute", "standardise"] if self.model.scale else ["NaN kept"])
+        return ", ".join(([("log skewed")] if self.skew else []) + steps + [f"{self.encoding} categories"])
+
+    def preprocessor(self, analysis: Analysis) -> Preprocessor:
+        return Preprocessor(list(analysis.numeric), list(analysis.categorical), self.encoding,
+                            scale=self.model.scale, impute=self.model.scale, skew=self.skew)
+
+
+def make_candidates(analysis: Analysis, max_candidates: int | None = None) -> list[Candidate]:
+    """One candidate per registered tabular algorithm first, then their variants (other encoding, log).
+
+    Variants that cannot differ on this table (an encoding without categorical columns, a log
+    transform without skewed columns) are left out.
+    """
+    from hpcore import plugins
+
+    firsts: list[Candidate] = []
+    variants: list[Candidate] = []
+    order = ["xgboost", "linear-learner", "mlp"]
+    names = sorted(plugins.registry("algorithms"), key=lambda n: (order.index(n) if n in order else 99, n))
+    for name in names:
+        model = getattr(plugins.lookup("algorithms", name), "tabular", None)
+        if model is None:
+            continue
+        encodings = model.encodings if analysis.categorical else model.encodings[:1]
+        skews = [True, False] if (model.scale and analysis.skewed) else [False]
+        options = [Candidate(name, model, e, s) for e in encodings for s in skews]
+        firsts.append(options[0])
+        variants += options[1:]
+    out = firsts + variants
+    return out[:max_candidates] if max_candidates else out
+
+
+def make_splits(y: np.ndarray, problem_type: str, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Stratified 5-fold splits up to :data:`CV_MAX_ROWS` rows, one stratified holdout above.
+
+    Example:
+        >>> import numpy as np
+        >>> splits = make_splits(np.array([0, 1] * 50), "binary")
+        >>> len(splits), sorted(len(v) for _, v in splits)
+        (5, [20, 20, 20, 20, 20])
+    """
+    n = len(y)
+    rng = np.random.default_rng(seed)
+    if problem_type == "regression":
+        groups = [rng.permutation(n)]
+    else:
+        groups = [rng.permutation(np.flatnonzero(y == c)) for c in np.unique(y)]
+    rarest = min(len(idx) for idx in groups)
+    if n <= CV_MAX_ROWS or (problem_type != "regression" and rarest * HOLDOUT < MIN_HOLDOUT_CLASS):
+        folds: list[list[int]] = [[] for _ in range(FOLDS)]
+        offset = 0
+        for idx in groups:  # deal each class round-robin, so each fold gets its share of every class
+            for j, i in enumerate(idx):
+                folds[(offset + j) % FOLDS].append(int(i))
+            offset += len(idx)
+        out = []
+        for f in range(FOLDS):
+            val = np.sort(np.array(folds[f], dtype=np.int64))
+            mask = np.ones(n, dtype=bool)
+            mask[val] = False
+            out.append((np.flatnonzero(mask), val))
+        return out
+    val = np.sort(np.concatenate([idx[: max(1, int(round(len(idx) * HOLDOUT)))] for idx in groups]))
+    mask = np.ones(n, dtype=bool)
+    mask[val] = False
+    return [(np.flatnonzero(mask), val)]
+
+
+@dataclass
+class CandidateTrainer:
+    """The training function of one candidate: preprocess and fit per fold, score, report.
+
+    Preprocessing is fitted on each fold's training rows only. With several folds it reports the
+    running mean after each fold; with a holdout the model reports after each epoch (or 25 boosting
+    rounds), so the median stopper and the job's deadline can end a trial early.
+    """
+
+    candidate: Candidate
+    analysis: Analysis
+    x: Any
+    y: np.ndarray
+    splits: list[tuple[np.ndarray, np.ndarray]]
+    metric: str
+    seed: int = 0
+    deadline: float | None = None  # time.time() after which the trial ends early (unscored by all folds)
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.analysis.classes)
+
+    def fit_fold(self, params: dict[str, Any], train: np.ndarray, on_epoch: Any = None) -> tuple[Preprocessor, Any]:
+        """Fits the preprocessing and the model on the rows ``train``."""
+        pre = self.candidate.preprocessor(self.analysis).fit(self.x.iloc[train])
+        model = self.candidate.model.fit(params, pre.transform(self.x.iloc[train]), self.y[train],
+                                         self.analysis.problem_type, self.n_classes, seed=self.seed,
+                                         on_epoch=on_epoch)
+        return pre, model
+
+    def _out_of_time(self) -> bool:
+        return self.deadline is not None and time.time() > self.deadline
+
+    def __call__(self, params: dict[str, Any], reporter: Any = None) -> dict[str, float]:
+        fold_scores: list[float] = []
+        threads = int(getattr(reporter, "threads", None) or 1)
+        complete = True
+        for f, (train, val) in enumerate(self.splits, start=1):
+            pre = self.candidate.preprocessor(self.analysis).fit(self.x.iloc[train])
+            x_val, y_val = pre.transform(self.x.iloc[val]), self.y[val]
+            cut = {"stopped": False}
+
+            def on_epoch(step: int, model: Any, x_val: np.ndarray = x_val, y_val: np.ndarray = y_val,
+                         cut: dict[str, bool] = cut) -> bool:
+                stop = self._out_of_time()
+                if len(self.splits) == 1 and reporter is not None:
+                    stop = bool(reporter.report(step, **{self.metric: score(self.metric, y_val,
+                                                                            model.predict(x_val))})) or stop
+                cut["stopped"] = stop
+                return stop
+
+            model = self.candidate.model.fit(params, pre.transform(self.x.iloc[train]), self.y[train],
+                                             self.analysis.problem_type, self.n_classes, seed=self.seed,
+                                             threads=threads, on_epoch=on_epoch)
+            fold_scores.append(score(self.metric, y_val, model.predict(x_val)))
+            if cut["stopped"]:
+                complete = False
+                break
+            if f < len(self.splits):
+                stop = reporter is not None and reporter.report(f, **{self.metric: float(np.mean(fold_scores))})
+                if stop or self._out_of_time():
+                    complete = False
+                    break
+        return {self.metric: float(np.mean(fold_scores)), "score_std": float(np.std(fold_scores)),
+                "folds": float(len(fold_scores)), "complete": float(complete)}
+
+
+@dataclass
+class Standing:
+    """A candidate's results so far: its tuning jobs, time spent and the rung it reached."""
+
+    candidate: Candidate
+    results: list[TuningResult] = field(default_factory=list)
+    seconds: float = 0.0
+    rung: int = 0
+    error: str | None = None
+
+    def records(self) -> list[TrialRecord]:
+        return [r for res in self.results for r in res.trials if r.params]
+
+    def best(self, direction: str) -> TrialRecord | None:
+        """The best trial that scored every fold (falls back to early-stopped ones)."""
+        done = [r for r in self.records() if r.state == TrialState.COMPLETED and r.metrics.get("complete", 1.0)]
+        if done:
+            return best_of(done, direction)
+        # None scored every fold in time: the best of those that got furthest, rather than a lucky first fold.
+        scored = [r for r in self.records() if r.value is not None]
+        most = max((r.metrics.get("folds", 1.0) for r in scored), default=1.0)
+        partial = [r for r in scored if r.metrics.get("folds", 1.0) == most]
+        return best_of(partial, direction) or best_of(self.records(), direction)
+
+
+def _defaults_trial(trainer: CandidateTrainer, metric: str) -> TrialRecord:
+    params = trainer.candidate.model.space(trainer.analysis.problem_type).defaults()
+    started = time.time()
+    try:
+        metrics = trainer(params, Reporter(0, params, send=lambda step, m: trainer._out_of_time()))
+    except Exception as exc:  # a failing candidate is reported on the leaderboard, not fatal
+        return TrialRecord(0, params, TrialState.FAILED, None, error=f"{type(exc).__name__}: {exc}",
+                           started=started, finished=time.time())
+    state = TrialState.COMPLETED if metrics["complete"] else TrialState.STOPPED
+    return TrialRecord(0, params, state, metrics[metric], metrics, started=started, finished=time.time())
+
+
+def successive_halving(trainers: list[CandidateTrainer], metric: str, deadline: float, *, max_parallel: int = 1,
+                       executor: str | None = None, executor_options: dict[str, Any] | None = None,
+                       seed: int = 0, log: Any = print) -> list[Standing]:
+    """Spends the time until ``deadline`` (``time.monotonic()``) over the candidates; see the module doc."""
+    from hpcore.job import TuningJob
+
+    direction = DIRECTIONS[metric]
+    sign = -1.0 if direction == "maximize" else 1.0
+    standings = [Standing(t.candidate) for t in trainers]
+    alive = list(range(len(trainers)))
+    n_rungs = math.ceil(math.log2(len(alive))) + 1 if len(alive) > 1 else 1
+    for rung in range(n_rungs):
+        rung_end = time.monotonic() + max(0.0, deadline - time.monotonic()) / (n_rungs - rung)
+        for pos, i in enumerate(alive):
+            st, trainer = standings[i], trainers[i]
+            st.rung = rung
+            begin = time.monotonic()
+            share = (rung_end - begin) / (len(alive) - pos)
+            trainer.deadline = time.time() + share
+            if rung == 0:
+                # The defaults first: on a tiny budget they are often the best a candidate gets.
+                record = _defaults_trial(trainer, metric)
+                st.results.append(TuningResult([record], metric, direction))
+                if record.state == TrialState.FAILED:
+                    st.error = record.error
+            share = trainer.deadline - time.time()
+            if st.error is None and share >= 1.0:
+                space = trainer.candidate.model.space(trainer.analysis.problem_type)
+                job = TuningJob(trainer, space, objective=metric, direction=direction, strategy="bayesian",
+                                early_stopping="median", max_trials=10_000, max_runtime=share,
+                                max_parallel=max_parallel, executor=executor, executor_options=executor_options,
+                                seed=seed + 1000 * rung + i, progress=False,
+                                warm_start=[r for r in st.results if r.trials])
+                st.results.append(job.run())
+            st.seconds += time.monotonic() - begin
+            best = st.best(direction)
+            log(f"  rung {rung + 1}/{n_rungs} {st.candidate.name:<28} {len(st.records()):>4} trials  "
+                f"best {metric} {best.value if best else float('nan'):.4f}" if best else
+                f"  rung {rung + 1}/{n_rungs} {st.candidate.name:<28} failed: {st.error}")
+        if rung == n_rungs - 1:
+            break
+
+        def key(i: int) -> float:
+            b = standings[i].best(direction)
+            return math.inf if b is None or b.value is None else sign * b.value
+
+        alive = sorted(alive, key=key)[: max(1, math.ceil(len(alive) / 2))]
+    return standings
