@@ -320,3 +320,12 @@ def test_controller_killed_mid_job_resumes_on_the_same_store(tmp_path):
         assert after[i].params == before[i].params
         steps = [s for trial, _, s, _ in reports if trial == i]
         assert steps == sorted(set(steps)) and steps[0] == 1
+
+
+def test_hpcore_and_the_dask_plugin_load_without_importing_distributed():
+    code = ("import sys, hpcore\n"
+            "from hpcore import plugins\n"
+            "assert plugins.lookup('executors', 'dask').__name__ == 'DaskExecutor'\n"
+            "assert not {'dask', 'distributed'} & set(sys.modules), 'dask imported eagerly'\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
