@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import os
 
 import numpy as np
@@ -77,6 +78,9 @@ def test_cli_binary_with_notebooks_and_predict(tmp_path, capsys):
     assert "leaderboard:" in printed and "best parameters:" in printed
     html = (out / "leaderboard.html").read_text()
     assert "<table>" in html and "class='best'" in html and "identifier-like" in html
+    if importlib.util.find_spec("matplotlib"):  # the winner's trials as an `hpcore report` page, linked
+        assert "href='best_candidate_report.html'" in html
+        assert (out / "best_candidate_report.html").read_text().startswith("<!DOCTYPE html>")
 
     # hpcore predict: the saved pipeline (with its preprocessing) on new rows.
     new = make_table("binary", rows=60, seed=5).drop(columns=["y"])

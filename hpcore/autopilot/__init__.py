@@ -54,6 +54,22 @@ class AutopilotResult:
         return leaderboard_table(self.leaderboard, self.metric, with_params=True)
 
 
+def _winner_report(standings: list[Any], name: str, metric: str, problem_type: str, output: str,
+                   say: Callable[[str], Any]) -> str | None:
+    """The winner's trials as an ``hpcore report`` page (plots need matplotlib: skipped without it)."""
+    try:
+        from hpcore.report import write_report
+    except ModuleNotFoundError as exc:  # the report module, or matplotlib under it, is not installed
+        say(f"(no tuning report of the winner: {exc})")
+        return None
+    winner = next(st for st in standings if st.candidate.name == name)
+    try:
+        return write_report(winner.merged(metric, problem_type), os.path.join(output, "best_candidate_report.html"))
+    except ModuleNotFoundError as exc:
+        say(f"(no tuning report of the winner: {exc})")
+        return None
+
+
 def run(data: Any, target: str, *, problem_type: str | None = None, objective: str | None = None,
         max_candidates: int | None = None, max_runtime: float = 300.0, output: str | None = "autopilot",
         max_parallel: int = 1, executor: str | None = None, executor_options: dict[str, Any] | None = None,
@@ -142,8 +158,12 @@ def run(data: Any, target: str, *, problem_type: str | None = None, objective: s
         files["leaderboard_csv"] = write_csv(rows, os.path.join(output, "leaderboard.csv"))
         notes = [f"problem type: {analysis.problem_type} ({analysis.problem_reason})",
                  f"objective: {metric}, validated by {how}"] + analysis.findings
+        report = _winner_report(standings, rows[0]["candidate"], metric, analysis.problem_type, output, say)
+        if report:
+            files["report"] = report
         files["leaderboard_html"] = write_html(rows, os.path.join(output, "leaderboard.html"), metric,
-                                               f"hpcore autopilot: {target}", notes)
+                                               f"hpcore autopilot: {target}", notes,
+                                               os.path.basename(report) if report else None)
         if notebooks:
             from hpcore.autopilot.notebooks import write_notebooks
 

@@ -82,8 +82,9 @@ def write_csv(rows: list[dict[str, Any]], path: str) -> str:
     return path
 
 
-def write_html(rows: list[dict[str, Any]], path: str, metric: str, title: str, notes: list[str]) -> str:
-    """A self-contained HTML page: the findings, then the leaderboard table."""
+def write_html(rows: list[dict[str, Any]], path: str, metric: str, title: str, notes: list[str],
+               report: str | None = None) -> str:
+    """A self-contained HTML page: the findings, then the leaderboard table (and a link to ``report``)."""
     cols = ["rank", "candidate", "preprocessing", "score", "std", "trials", "stopped", "seconds", "rungs",
             "params"]
     head = "".join(f"<th>{html.escape(metric if c == 'score' else c)}</th>" for c in cols)
@@ -91,13 +92,15 @@ def write_html(rows: list[dict[str, Any]], path: str, metric: str, title: str, n
         "<tr" + (" class='best'" if r["rank"] == 1 else "") + ">"
         + "".join(f"<td>{html.escape(_cell(r[c]))}</td>" for c in cols) + "</tr>" for r in rows)
     items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
+    link = (f"<p>The winner's tuning trials, plots and range advice: <a href='{html.escape(report)}'>"
+            f"{html.escape(report)}</a></p>" if report else "")
     page = f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left;font-size:13px}}
 tr.best{{background:#e8f5e9;font-weight:bold}}</style></head>
 <body><h1>{html.escape(title)}</h1><h2>Data analysis</h2><ul>{items}</ul>
-<h2>Leaderboard</h2><table><tr>{head}</tr>{body}</table></body></html>
+<h2>Leaderboard</h2><table><tr>{head}</tr>{body}</table>{link}</body></html>
 """
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(page)

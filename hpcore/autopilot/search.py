@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -210,6 +210,12 @@ class Standing:
 
     def records(self) -> list[TrialRecord]:
         return [r for res in self.results for r in res.trials if r.params]
+
+    def merged(self, metric: str, problem_type: str) -> TuningResult:
+        """All the candidate's trials as one result (renumbered), for ``hpcore.report``."""
+        records = [replace(r, id=i) for i, r in enumerate(self.records())]
+        return TuningResult(records, metric, DIRECTIONS[metric], self.candidate.name,
+                            space=self.candidate.model.space(problem_type))
 
     def best(self, direction: str) -> TrialRecord | None:
         """The best trial that scored every fold (falls back to early-stopped ones)."""
