@@ -19,6 +19,7 @@ Failures, as the job sees them:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import pickle
 import queue
@@ -138,7 +139,7 @@ class DaskExecutor(Executor):
         if self.address is not None:
             try:
                 return distributed.Client(self.address, timeout=self.connect_timeout, set_as_default=False)
-            except (OSError, TimeoutError) as exc:
+            except (OSError, TimeoutError, asyncio.TimeoutError) as exc:
                 raise ConfigError(
                     f"executor 'dask': no Dask scheduler answered at {self.address!r} within "
                     f"{self.connect_timeout:g}s ({exc}); start one with `dask scheduler`, check the address "
@@ -281,7 +282,12 @@ class DaskExecutor(Executor):
         run = self._runs[key]
         future = run.future
         if future.status == "finished":
-            result = future.result()
+            try:
+                # Bounded: a worker dying before the result is fetched makes Dask re-run the task,
+                # whose start this thread would have to answer.
+                result = future.result(timeout=30)
+            except (TimeoutError, asyncio.TimeoutError):
+                return self._end(key, "crash", "the trial's result was lost with its Dask worker")
             if isinstance(result, Outcome):
                 self._runs.pop(key).replies.close()
                 return result
