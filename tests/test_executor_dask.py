@@ -55,6 +55,14 @@ def dies_mid_trial(params, reporter):
     return {"loss": params["x"]}
 
 
+def reports_slowly(params, reporter):
+    for step in range(1, 400):  # 100 s unless told to stop
+        time.sleep(0.25)
+        if reporter.report(step, loss=1.0 / step):
+            break
+    return {"loss": 1.0 / step}
+
+
 def sleeps_by_x(params, reporter):
     time.sleep(0.05 + 0.3 * params["x"])  # results come back in another order than submitted
     return (params["x"] - 0.3) ** 2 + (params["y"] - 0.6) ** 2
@@ -329,3 +337,42 @@ def test_hpcore_and_the_dask_plugin_load_without_importing_distributed():
             "assert not {'dask', 'distributed'} & set(sys.modules), 'dask imported eagerly'\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
+
+
+EXTERNAL = textwrap.dedent('''
+    import sys
+    import hpcore
+    from test_executor_dask import reports_slowly
+
+    if __name__ == "__main__":
+        job = hpcore.TuningJob(reports_slowly, {"x": hpcore.Float(0.0, 1.0)}, objective="loss", strategy="random",
+                               max_trials=1, progress=False, executor="dask",
+                               executor_options={"address": sys.argv[1]})
+        job.run()
+''')
+
+
+def test_a_dead_controller_frees_the_workers_of_an_external_cluster(client, cluster, tmp_path):
+    def executing():
+        return sum(client.run(lambda dask_worker: len(dask_worker.state.executing)).values())
+
+    _healthy(client)
+    script = tmp_path / "ctl.py"
+    script.write_text(EXTERNAL)
+    env = dict(os.environ, PYTHONPATH=TESTS + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.Popen([sys.executable, str(script), cluster.scheduler_address], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not executing() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert executing() == 1, "the controller did not start its trial"
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30  # the trial would report for 100 s more
+    while executing() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert executing() == 0, "the orphaned trial still holds its worker"
