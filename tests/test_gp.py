@@ -79,7 +79,7 @@ def test_fit_learns_short_lengthscale_for_relevant_dimension_only():
     X = rng.random((30, 2))
     y = np.sin(8 * X[:, 0])
     y = (y - y.mean()) / y.std()
-    h = gp.fit_hyper(X, y, np.array([False, False]), np.array([], dtype=int), [gp.default_hyper(2, 0)])
+    h, _ = gp.fit_hyper(X, y, np.array([False, False]), np.array([], dtype=int), [gp.default_hyper(2, 0)])
     ls = np.exp(-0.5 * h.log_rho)
     assert ls[0] < 0.5 < ls[1]
 

@@ -31,7 +31,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import cho_solve, cholesky
+from scipy.linalg import cho_solve, cholesky, lapack
 from scipy.optimize import minimize
 
 from hpcore._gp import kernels, warping
@@ -44,7 +44,6 @@ LOG_RHO_BOUNDS = (-2 * math.log(30.0), -2 * math.log(0.003))
 LOG_SCALE_BOUNDS = (math.log(0.05), math.log(20.0))
 LOG_NOISE_BOUNDS = (math.log(1e-6), math.log(1.0))
 NOISE_PRIOR = (math.log(2.5e-3), 2.0)
-LS_PRIOR_SD = math.sqrt(3.0)
 JITTERS = (1e-8, 1e-6, 1e-4, 1e-2)
 
 
@@ -78,14 +77,31 @@ class Hyper:
         return X
 
 
-def ls_prior_loc(d: int) -> float:
-    return math.sqrt(2.0) + 0.5 * math.log(max(d, 1))
+def ls_prior_center(d: int) -> float:
+    """The most likely lengthscale a priori: 1 in six dimensions, growing as ``sqrt(d)``."""
+    return math.sqrt(max(d, 1) / 6.0)
+
+
+def lengthscale_log_prior(log_rho: np.ndarray, d: int) -> tuple[float, np.ndarray]:
+    """Log prior of the inverse squared lengthscales and its gradient with respect to ``log_rho``.
+
+    ``-0.1 * (rho0 / rho + rho / rho0)`` per column, ``rho0 = 1 / ls_prior_center(d)**2``: Optuna's
+    prior shape (it keeps lengthscales within about [0.2, 5] times the centre, so 50 results in 6
+    dimensions are not overfitted), centred as Hvarfner et al. (2024) scale theirs, with ``sqrt(d)``.
+    """
+    r = np.exp(log_rho) * ls_prior_center(d) ** 2
+    return float(-np.sum(0.1 / r + 0.1 * r)), 0.1 / r - 0.1 * r
+
+
+def noise_log_prior(log_noise: float) -> tuple[float, float]:
+    """Log prior of the noise variance and its derivative with respect to ``log_noise``."""
+    return (-0.5 * ((log_noise - NOISE_PRIOR[0]) / NOISE_PRIOR[1]) ** 2,
+            -(log_noise - NOISE_PRIOR[0]) / NOISE_PRIOR[1] ** 2)
 
 
 def default_hyper(d: int, n_warp: int) -> Hyper:
     """The prior mode: what the fit starts from when nothing better is known."""
-    mode_log_ls = ls_prior_loc(d) - LS_PRIOR_SD**2  # mode of the log-normal density in ell
-    return Hyper(np.full(d, -2.0 * mode_log_ls), 0.0, math.log(1e-3), np.zeros((n_warp, 2)))
+    return Hyper(np.full(d, -2.0 * math.log(ls_prior_center(d))), 0.0, math.log(1e-3), np.zeros((n_warp, 2)))
 
 
 def _bounds(d: int, n_warp: int) -> list[tuple[float, float]]:
@@ -119,6 +135,17 @@ def robust_cholesky(K: np.ndarray, diagnostics: list[str] | None = None) -> np.n
     raise np.linalg.LinAlgError(f"kernel matrix not positive definite even with jitter {JITTERS[-1]}")
 
 
+def _inverse_from_cholesky(L: np.ndarray) -> np.ndarray:
+    """``K^-1`` from its lower Cholesky factor (LAPACK potri: about half the work of solving with I)."""
+    inv, info = lapack.dpotri(L, lower=1)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"potri failed (info={info})")
+    # potri fills the lower triangle only; the upper one still holds L's zeros.
+    full = inv + inv.T
+    full.flat[:: len(L) + 1] -= inv.diagonal()
+    return full
+
+
 class GPModel:
     """The posterior of the GP given hyperparameters and (warped) data.
 
@@ -144,7 +171,7 @@ class GPModel:
         K[np.diag_indices_from(K)] += self.noise + self.extra_noise
         self.L = robust_cholesky(K, diagnostics)
         self.alpha = cho_solve((self.L, True), y, check_finite=False)
-        self.Kinv = cho_solve((self.L, True), np.eye(len(y)), check_finite=False)
+        self.Kinv = _inverse_from_cholesky(self.L)
 
     def predict(self, Zc: np.ndarray, grad: bool = False
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
@@ -189,7 +216,7 @@ def _neg_log_posterior(theta: np.ndarray, X: np.ndarray, y: np.ndarray, cat: np.
     sqd = np.tensordot(rho, D, axes=1)
     kmat, dk = kernels.matern52(sqd, s)
     K = kmat.copy()
-    K[np.diag_indices(n)] += noise + extra
+    K.flat[:: n + 1] += noise + extra
     try:
         L = cholesky(K, lower=True, check_finite=False)
     except np.linalg.LinAlgError:
@@ -197,14 +224,14 @@ def _neg_log_posterior(theta: np.ndarray, X: np.ndarray, y: np.ndarray, cat: np.
         state["failures"] += 1
         return 1e10, np.zeros_like(theta)
     alpha = cho_solve((L, True), y, check_finite=False)
-    Kinv = cho_solve((L, True), np.eye(n), check_finite=False)
+    Kinv = _inverse_from_cholesky(L)
     mll = -0.5 * float(y @ alpha) - float(np.sum(np.log(np.diag(L)))) - 0.5 * n * math.log(2 * math.pi)
     W = np.outer(alpha, alpha) - Kinv
     M = W * dk
     g = np.zeros_like(theta)
     g[:d] = 0.5 * rho * np.tensordot(D, M, axes=([1, 2], [0, 1]))
     g[d] = 0.5 * float(np.sum(W * kmat))
-    g[d + 1] = 0.5 * noise * float(np.trace(W))
+    g[d + 1] = 0.5 * noise * float(W.trace())
     if len(warp_idx):
         msum = M.sum(axis=1)
         for c, j in enumerate(warp_idx):
@@ -212,14 +239,13 @@ def _neg_log_posterior(theta: np.ndarray, X: np.ndarray, y: np.ndarray, cat: np.
             for p, gz in ((0, dza[:, c]), (1, dzb[:, c])):
                 g[d + 2 + 2 * c + p] = 2.0 * rho[j] * (float(np.sum(z * gz * msum)) - float(z @ M @ gz))
     # Priors (log densities and their gradients).
-    t = -0.5 * h.log_rho  # log lengthscales
-    mu = ls_prior_loc(d)
-    lp = float(np.sum(-t - (t - mu) ** 2 / (2 * LS_PRIOR_SD**2)))
-    g[:d] += -0.5 * (-1.0 - (t - mu) / LS_PRIOR_SD**2)
+    lp, g_rho = lengthscale_log_prior(h.log_rho, d)
+    g[:d] += g_rho
     lp += -0.5 * h.log_scale**2
     g[d] += -h.log_scale
-    lp += -0.5 * ((h.log_noise - NOISE_PRIOR[0]) / NOISE_PRIOR[1]) ** 2
-    g[d + 1] += -(h.log_noise - NOISE_PRIOR[0]) / NOISE_PRIOR[1] ** 2
+    nlp, ng = noise_log_prior(h.log_noise)
+    lp += nlp
+    g[d + 1] += ng
     if len(warp_idx):
         wlp, ga, gb = warping.log_prior(h.warp[:, 0], h.warp[:, 1])
         lp += wlp
@@ -232,13 +258,22 @@ def _neg_log_posterior(theta: np.ndarray, X: np.ndarray, y: np.ndarray, cat: np.
     return value, -g
 
 
+def neg_log_posterior(h: Hyper, X: np.ndarray, y: np.ndarray, cat: np.ndarray, warp_idx: np.ndarray,
+                      extra_noise: np.ndarray | None = None) -> float:
+    """The negative log posterior of ``h`` (the quantity :func:`fit_hyper` minimises)."""
+    state = {"failures": 0}
+    extra = np.zeros(len(y)) if extra_noise is None else extra_noise
+    return _neg_log_posterior(h.pack(), X, y, cat, warp_idx, kernels.pairwise_dists(X, cat), extra, state)[0]
+
+
 def fit_hyper(X: np.ndarray, y: np.ndarray, cat: np.ndarray, warp_idx: np.ndarray, starts: list[Hyper],
               extra_noise: np.ndarray | None = None, maxiter: int = 60,
-              diagnostics: list[str] | None = None) -> Hyper | None:
+              diagnostics: list[str] | None = None) -> tuple[Hyper | None, float]:
     """MAP hyperparameters by L-BFGS-B from each of ``starts``; the best result wins.
 
     Returns:
-        The fitted hyperparameters, or None when every start failed numerically (recorded).
+        ``(hyper, value)``: the fitted hyperparameters and their negative log posterior, or
+        ``(None, inf)`` when every start failed numerically (recorded).
     """
     n, d = X.shape
     D = kernels.pairwise_dists(X, cat)
@@ -249,7 +284,7 @@ def fit_hyper(X: np.ndarray, y: np.ndarray, cat: np.ndarray, warp_idx: np.ndarra
     for h0 in starts:
         x0 = np.clip(h0.pack(), [b[0] for b in bounds], [b[1] for b in bounds])
         res = minimize(_neg_log_posterior, x0, args=(X, y, cat, warp_idx, D, extra, state), jac=True,
-                       method="L-BFGS-B", bounds=bounds, options={"maxiter": maxiter, "gtol": 1e-3})
+                       method="L-BFGS-B", bounds=bounds, options={"maxiter": maxiter, "gtol": 1e-3, "ftol": 1e-6})
         if math.isfinite(res.fun) and res.fun < best_val and res.fun < 1e10:
             best_val, best = float(res.fun), Hyper.unpack(res.x, d)
     if state["failures"]:
@@ -257,4 +292,4 @@ def fit_hyper(X: np.ndarray, y: np.ndarray, cat: np.ndarray, warp_idx: np.ndarra
         log.debug(msg)
         if diagnostics is not None:
             diagnostics.append(msg)
-    return best
+    return best, best_val

@@ -21,7 +21,7 @@ __all__ = ["EPS", "LOG_BOUNDS", "PRIOR_SD", "kumaraswamy", "kumaraswamy_inverse"
 EPS = 1e-9
 # Bounds of log a and log b: a = 0.05 turns six decades into a near-uniform spread.
 LOG_BOUNDS = (np.log(0.05), np.log(20.0))
-PRIOR_SD = 1.0
+PRIOR_SD = 0.75
 
 
 def kumaraswamy(U: np.ndarray, log_a: np.ndarray, log_b: np.ndarray,
