@@ -2,11 +2,13 @@
 
 Layers, each depending only on the ones above it:
 
-* :mod:`kernels`: the Matérn-5/2 ARD kernel with a Hamming part for categorical columns;
-* :mod:`warping`: Kumaraswamy CDF input warping for ``auto``-scaled columns;
-* :mod:`transforms`: output standardisation and a power transform for heavy-tailed objectives;
+* :mod:`kernels`: the Matérn-5/2 ARD kernel with a Hamming part for categorical columns, and a
+  Cholesky factorisation that falls back to jitter deliberately (and records it);
+* :mod:`transforms`: output standardisation with a power transform for heavy-tailed objectives,
+  and Kumaraswamy CDF input warping for ``auto``-scaled columns;
 * :mod:`gp`: the posterior, and the MAP fit of the hyperparameters under their priors;
-* :mod:`acquisition`: numerically stable log expected improvement and its gradient;
+* :mod:`acquisition`: numerically stable log expected improvement and its gradient, with pending
+  trials as Kriging-believer fantasies;
 * :mod:`optimize`: quasi-random candidates, batched L-BFGS-B, discrete and categorical search;
 * :mod:`encoding`: maps a :class:`~hpcore.space.SearchSpace` to model columns and back.
 

@@ -12,13 +12,24 @@ does) keeps one column per parameter and never imposes an order on the choices.
 Shapes: ``Z`` (n, d), ``Zc`` (m, d), ``rho`` (d,), ``cat`` boolean mask (d,). The derivative is
 taken with respect to ``sqd`` because it has no singularity at ``sqd = 0`` (the derivative with
 respect to the distance does at ``r = 0`` for some kernels, and duplicates are common here).
+
+Also here: the factorisations every layer above uses, with the deliberate handling of a kernel
+matrix that is numerically not positive definite (jitter, recorded).
 """
 
 from __future__ import annotations
 
-import numpy as np
+import logging
 
-__all__ = ["cross_grad_factors", "cross_sqdist", "matern52", "pairwise_dists"]
+import numpy as np
+from scipy.linalg import cholesky, lapack
+
+__all__ = ["cross_grad_factors", "cross_sqdist", "inverse_from_cholesky", "matern52", "pairwise_dists",
+           "robust_cholesky"]
+
+log = logging.getLogger("hpcore.gp")
+
+JITTERS = (1e-8, 1e-6, 1e-4, 1e-2)  # relative to the mean diagonal, tried in turn
 
 SQRT5 = np.sqrt(5.0)
 
@@ -84,3 +95,41 @@ def cross_grad_factors(Zc: np.ndarray, Z: np.ndarray, rho: np.ndarray, dk: np.nd
                        j: int) -> np.ndarray:
     """Derivative of ``k(Zc, Z)`` with respect to numeric column ``j`` of ``Zc``, shape (m, n)."""
     return dk * (2.0 * rho[j]) * (Zc[:, j, None] - Z[None, :, j])
+
+
+def robust_cholesky(K: np.ndarray, diagnostics: list[str] | None = None) -> np.ndarray:
+    """Lower Cholesky factor of ``K``, adding jitter when ``K`` is numerically not positive definite.
+
+    Raises:
+        np.linalg.LinAlgError: When even the largest jitter does not help.
+    """
+    if not np.all(np.isfinite(K)):
+        # LAPACK does not reliably fail on NaN; no jitter can repair it, so fail loudly here.
+        raise np.linalg.LinAlgError("kernel matrix has non-finite entries")
+    try:
+        return cholesky(K, lower=True, check_finite=False)
+    except np.linalg.LinAlgError:
+        pass
+    base = float(np.mean(np.diag(K)))
+    for jit in JITTERS:
+        try:
+            L = cholesky(K + jit * base * np.eye(len(K)), lower=True, check_finite=False)
+        except np.linalg.LinAlgError:
+            continue
+        msg = f"kernel matrix not positive definite (n={len(K)}); added jitter {jit * base:.1e}"
+        log.debug(msg)
+        if diagnostics is not None:
+            diagnostics.append(msg)
+        return L
+    raise np.linalg.LinAlgError(f"kernel matrix not positive definite even with jitter {JITTERS[-1]}")
+
+
+def inverse_from_cholesky(L: np.ndarray) -> np.ndarray:
+    """``K^-1`` from its lower Cholesky factor (LAPACK potri: about half the work of solving with I)."""
+    inv, info = lapack.dpotri(L, lower=1)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"potri failed (info={info})")
+    # potri fills the lower triangle only; the upper one still holds L's zeros.
+    full = inv + inv.T
+    full.flat[:: len(L) + 1] -= inv.diagonal()
+    return full

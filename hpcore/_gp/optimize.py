@@ -60,22 +60,31 @@ def _sobol(n: int, d: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def _candidates(domain: Domain, n: int, rng: np.random.Generator, anchors: np.ndarray,
-                lengthscales: np.ndarray) -> np.ndarray:
+                lengthscales: np.ndarray) -> tuple[np.ndarray, slice]:
+    """Global Sobol candidates, the anchors, then perturbations of each anchor in turn.
+
+    Returns:
+        ``(Z, local0)``: the candidates and the rows perturbing the first (best) anchor.
+    """
     Z = _sobol(n, domain.d, rng)
     for j, k in domain.cat_sizes.items():
         Z[:, j] = np.minimum(np.floor(Z[:, j] * k), k - 1)
+    local0 = slice(0, 0)
     if len(anchors):
         per = max(16, n // (4 * len(anchors)))
         local = np.repeat(anchors, per, axis=0)
         num = domain.numeric
-        step = np.minimum(0.1 * lengthscales[num], 0.2)
+        # Two scales: a tenth of a lengthscale to move within the basin, a fiftieth to polish.
+        scale = np.where(np.arange(len(local)) % 2 == 0, 0.1, 0.02)[:, None]
+        step = np.minimum(scale * lengthscales[num][None, :], 0.2)
         local[:, num] += rng.normal(size=(len(local), len(num))) * step
         local[:, num] = np.clip(local[:, num], 0.0, 1.0)
         for j, k in domain.cat_sizes.items():
             flip = rng.random(len(local)) < 0.2
             local[flip, j] = rng.integers(0, k, int(flip.sum()))
+        local0 = slice(n + len(anchors), n + len(anchors) + per)
         Z = np.vstack([Z, anchors, local])
-    return Z
+    return Z, local0
 
 
 def _lbfgs(acq: AcqFn, starts: np.ndarray, cols: np.ndarray, maxiter: int) -> np.ndarray:
@@ -140,10 +149,17 @@ def maximize(acq: AcqFn, domain: Domain, rng: np.random.Generator, anchors: np.n
         v = acq(domain.grid, False)[0]
         i = int(np.argmax(v))
         return domain.grid[i].copy(), float(v[i])
-    Z = domain.snap(_candidates(domain, n_candidates, rng, anchors, lengthscales))
+    Z, local0 = _candidates(domain, n_candidates, rng, anchors, lengthscales)
+    Z = domain.snap(Z)
     v = acq(Z, False)[0]
     order = np.argsort(-v, kind="stable")
     starts = [order[0]]
+    if local0.stop > local0.start:
+        # Always refine one point next to the incumbent, as Optuna does, even when global
+        # candidates score higher: exploitation must not depend on a candidate making the top few.
+        near = local0.start + int(np.argmax(v[local0]))
+        if near != order[0]:
+            starts.append(near)
     for i in order[1:]:
         if len(starts) >= n_restarts:
             break

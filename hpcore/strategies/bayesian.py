@@ -306,21 +306,11 @@ class BayesianStrategy(Strategy):
         h = self._fit(X, y, extra)
         widx = self.enc.warp_idx
         model = gp.GPModel(h.warp_inputs(X, widx), y, h, self.enc.cat, extra, self.diagnostics)
+        pending = None
         if self.pending:
-            # Kriging believer: pending trials are "observed" at the predicted mean, which keeps the
-            # mean and shrinks the variance there, so the next ask looks elsewhere.
             Up = np.array([self.space.encode(t.params) for t in self.pending.values()])
-            Zp = h.warp_inputs(self.enc.to_model(Up), widx)
-            fantasy = model.predict(Zp)[0]
-            model = model.condition_on(Zp, fantasy)
-            # The believed values count as results, so the incumbent moves too; otherwise EI near a
-            # pending point predicted below the incumbent stays high and the batch collapses.
-            best = min(best, float(np.min(fantasy)))
-
-        def acq(Z: np.ndarray, grad: bool) -> tuple[np.ndarray, np.ndarray | None]:
-            mean, var, dm, dv = model.predict(Z, grad)
-            return acquisition.log_ei(mean, var, best, dm, dv)
-
+            pending = h.warp_inputs(self.enc.to_model(Up), widx)
+        acq, model, best = acquisition.log_ei_acqf(model, best, pending)
         n_cand = self.n_candidates if len(y) < 200 else max(256, self.n_candidates // 2)
         lengthscales = np.exp(-0.5 * h.log_rho)
         z, value = maximize(acq, self._domain(h), rng, h.warp_inputs(anchors, widx), lengthscales,
