@@ -28,7 +28,10 @@ __all__ = ["MIN_RUNTIME", "AutopilotError", "AutopilotResult", "Pipeline", "load
 
 MIN_RUNTIME = 5.0  # seconds: the default configuration of one candidate on a small table, cross-validated
 REFIT_SHARE = 0.1  # of the budget kept for refitting the winner on all rows
-SECONDS_PER_CANDIDATE = 10.0  # of budget per candidate at least: below, fewer candidates, each with a real chance
+# Budget per candidate at least, below which fewer candidates run, each with a real chance: 10 s, plus 5 s
+# per 100,000 cells (rows x feature columns) of the table, as every trial fits the model once per fold.
+SECONDS_PER_CANDIDATE = 10.0
+SECONDS_PER_100K_CELLS = 5.0
 
 
 @dataclass
@@ -114,7 +117,9 @@ def run(data: Any, target: str, *, problem_type: str | None = None, objective: s
     if max_candidates is not None and max_candidates < 1:
         raise AutopilotError(f"--max-candidates {max_candidates}: use 1 or more")
     df = load_table(data, na_values) if isinstance(data, (str, os.PathLike)) else data
-    analysis = analyse(df, target, problem_type)
+    df = df.rename(columns=str)  # Parquet and DataFrames may name columns by numbers
+    analysis = analyse(df, str(target), problem_type)
+    target = str(target)
     metric = objective or DEFAULT_OBJECTIVE[analysis.problem_type]
     if metric not in METRICS[analysis.problem_type]:
         raise AutopilotError(f"objective {metric!r} does not apply to a {analysis.problem_type} problem; use "
@@ -129,17 +134,19 @@ def run(data: Any, target: str, *, problem_type: str | None = None, objective: s
     if not candidates:
         raise AutopilotError("no algorithm with a tabular model is registered (see hpcore plugins)")
     budget = max_runtime - (time.monotonic() - start)
-    affordable = max(1, int(budget // SECONDS_PER_CANDIDATE))
+    per_candidate = max(SECONDS_PER_CANDIDATE, SECONDS_PER_100K_CELLS * len(x) * max(1, x.shape[1]) / 1e5)
+    affordable = max(1, int(budget // per_candidate))
     if len(candidates) > affordable:
         say(f"budget {budget:.0f} s: the first {affordable} of {len(candidates)} candidates "
-            f"({SECONDS_PER_CANDIDATE:g} s each at least; a larger --max-runtime tries them all)")
+            f"({per_candidate:.0f} s each at least on this table; a larger --max-runtime tries them all)")
         candidates = candidates[:affordable]
     say(f"objective: {metric} ({DIRECTIONS[metric]}), validated by {how}; {len(candidates)} candidates, "
         f"{budget:.0f} s shared by successive halving")
     trainers = [CandidateTrainer(c, analysis, x, y, splits, metric, seed) for c in candidates]
     deadline = time.monotonic() + budget * (1 - REFIT_SHARE)
     standings = successive_halving(trainers, metric, deadline, max_parallel=max_parallel, executor=executor,
-                                   executor_options=executor_options, seed=seed, log=say)
+                                   executor_options=executor_options, seed=seed,
+                                   refit_reserve=budget * REFIT_SHARE, log=say)
     rows = leaderboard_rows(standings, metric)
     if rows[0]["score"] is None or (isinstance(rows[0]["score"], float) and math.isnan(rows[0]["score"])):
         errors = "; ".join(f"{r['candidate']}: {r['error']}" for r in rows if r["error"])

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import html
 import json
-import math
 from typing import Any
 
 from hpcore.autopilot.metrics import DIRECTIONS
@@ -14,7 +13,7 @@ from hpcore.trial import TrialState
 
 __all__ = ["leaderboard_rows", "leaderboard_table", "write_csv", "write_html"]
 
-COLUMNS = ["rank", "candidate", "score", "std", "trials", "stopped", "seconds", "rungs", "params"]
+COLUMNS = ["rank", "candidate", "score", "std", "all_folds", "trials", "stopped", "seconds", "rungs", "params"]
 
 
 def leaderboard_rows(standings: list[Standing], metric: str) -> list[dict[str, Any]]:
@@ -38,9 +37,9 @@ def leaderboard_rows(standings: list[Standing], metric: str) -> list[dict[str, A
             "stopped": sum(r.state == TrialState.STOPPED for r in records),
             "seconds": round(st.seconds, 1), "rungs": st.rung + 1,
             "params": {} if best is None else best.params, "error": st.error,
+            "all_folds": st.complete(), "_key": st.rank_key(direction),
         })
-    sign = -1.0 if direction == "maximize" else 1.0
-    rows.sort(key=lambda r: math.inf if r["score"] is None else sign * r["score"])
+    rows.sort(key=lambda r: r.pop("_key"))  # every fold scored first, then by score
     for i, r in enumerate(rows, start=1):
         r["rank"] = i
     return rows
@@ -49,6 +48,8 @@ def leaderboard_rows(standings: list[Standing], metric: str) -> list[dict[str, A
 def _cell(v: Any) -> str:
     if v is None:
         return "-"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
     if isinstance(v, float):
         return f"{v:.4f}"
     if isinstance(v, dict):
@@ -72,7 +73,7 @@ def leaderboard_table(rows: list[dict[str, Any]], metric: str, with_params: bool
 
 def write_csv(rows: list[dict[str, Any]], path: str) -> str:
     """The leaderboard as CSV (parameters as a JSON column)."""
-    fields = ["rank", "candidate", "algorithm", "preprocessing", "score", "std", "trials", "stopped",
+    fields = ["rank", "candidate", "algorithm", "preprocessing", "score", "std", "all_folds", "trials", "stopped",
               "seconds", "rungs", "params", "error"]
     with open(path, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=fields)
@@ -85,8 +86,8 @@ def write_csv(rows: list[dict[str, Any]], path: str) -> str:
 def write_html(rows: list[dict[str, Any]], path: str, metric: str, title: str, notes: list[str],
                report: str | None = None) -> str:
     """A self-contained HTML page: the findings, then the leaderboard table (and a link to ``report``)."""
-    cols = ["rank", "candidate", "preprocessing", "score", "std", "trials", "stopped", "seconds", "rungs",
-            "params"]
+    cols = ["rank", "candidate", "preprocessing", "score", "std", "all_folds", "trials", "stopped", "seconds",
+            "rungs", "params"]
     head = "".join(f"<th>{html.escape(metric if c == 'score' else c)}</th>" for c in cols)
     body = "".join(
         "<tr" + (" class='best'" if r["rank"] == 1 else "") + ">"

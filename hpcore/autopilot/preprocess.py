@@ -68,6 +68,7 @@ class Preprocessor:
 
     def _numbers(self, df: Any, col: str) -> np.ndarray:
         x = np.asarray(df[col], dtype=np.float64)
+        x = np.where(np.isfinite(x), x, np.nan)  # +-inf is missing too (xgboost refuses it)
         return _signed_log(x) if col in self.skewed_ else x
 
     def fit(self, df: Any) -> Preprocessor:

@@ -217,6 +217,24 @@ class Standing:
         return TuningResult(records, metric, DIRECTIONS[metric], self.candidate.name,
                             space=self.candidate.model.space(problem_type))
 
+    def complete(self) -> bool:
+        """Whether some trial scored every fold."""
+        return any(r.state == TrialState.COMPLETED and r.metrics.get("complete", 1.0) for r in self.records())
+
+    def rank_key(self, direction: str) -> tuple[int, float]:
+        """Sort key, best first: candidates validated on every fold before those cut short, then by score."""
+        b = self.best(direction)
+        if b is None or b.value is None:
+            return (2, math.inf)
+        return (0 if self.complete() else 1, (-1.0 if direction == "maximize" else 1.0) * b.value)
+
+    def refit_seconds(self, direction: str) -> float:
+        """Estimated time to refit the best trial on all rows: its time per fold, times 1.25 (5/4 of the rows)."""
+        b = self.best(direction)
+        if b is None or b.duration is None:
+            return 0.0
+        return 1.25 * b.duration / max(1.0, float(b.metrics.get("folds", 1.0)))
+
     def best(self, direction: str) -> TrialRecord | None:
         """The best trial that scored every fold (falls back to early-stopped ones)."""
         done = [r for r in self.records() if r.state == TrialState.COMPLETED and r.metrics.get("complete", 1.0)]
@@ -243,17 +261,23 @@ def _defaults_trial(trainer: CandidateTrainer, metric: str) -> TrialRecord:
 
 def successive_halving(trainers: list[CandidateTrainer], metric: str, deadline: float, *, max_parallel: int = 1,
                        executor: str | None = None, executor_options: dict[str, Any] | None = None,
-                       seed: int = 0, log: Any = print) -> list[Standing]:
-    """Spends the time until ``deadline`` (``time.monotonic()``) over the candidates; see the module doc."""
+                       seed: int = 0, refit_reserve: float = 0.0, log: Any = print) -> list[Standing]:
+    """Spends the time until ``deadline`` (``time.monotonic()``) over the candidates; see the module doc.
+
+    ``refit_reserve`` is the time already kept after ``deadline`` for the final refit; when a
+    candidate's refit on all rows would take longer (estimated from its best trial's time per fold),
+    the search ends earlier by the difference.
+    """
     from hpcore.job import TuningJob
 
     direction = DIRECTIONS[metric]
-    sign = -1.0 if direction == "maximize" else 1.0
     standings = [Standing(t.candidate) for t in trainers]
     alive = list(range(len(trainers)))
     n_rungs = math.ceil(math.log2(len(alive))) + 1 if len(alive) > 1 else 1
     for rung in range(n_rungs):
-        rung_end = time.monotonic() + max(0.0, deadline - time.monotonic()) / (n_rungs - rung)
+        # Keep time to refit the slowest survivor on all rows, beyond the budget's fixed reserve.
+        end = deadline - max([standings[i].refit_seconds(direction) for i in alive] + [0.0]) + refit_reserve
+        rung_end = time.monotonic() + max(0.0, min(deadline, end) - time.monotonic()) / (n_rungs - rung)
         for pos, i in enumerate(alive):
             st, trainer = standings[i], trainers[i]
             st.rung = rung
@@ -283,9 +307,8 @@ def successive_halving(trainers: list[CandidateTrainer], metric: str, deadline: 
         if rung == n_rungs - 1:
             break
 
-        def key(i: int) -> float:
-            b = standings[i].best(direction)
-            return math.inf if b is None or b.value is None else sign * b.value
+        def key(i: int) -> tuple[int, float]:
+            return standings[i].rank_key(direction)
 
         alive = sorted(alive, key=key)[: max(1, math.ceil(len(alive) / 2))]
     return standings
