@@ -64,8 +64,8 @@ def leaderboard_table(rows: list[dict[str, Any]], metric: str, with_params: bool
     head = {c: (metric if c == "score" else c) for c in cols}
     cells = [[f"{r[c]:.0f}" if c == "seconds" else _cell(r[c]) for c in cols] for r in rows]
     widths = [max([len(head[c])] + [len(row[i]) for row in cells]) for i, c in enumerate(cols)]
-    lines = ["  ".join(head[c].ljust(w) for c, w in zip(cols, widths))]
-    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in cells]
+    lines = ["  ".join(head[c].ljust(w) for c, w in zip(cols, widths)).rstrip()]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in cells]
     if with_params and rows and rows[0]["params"]:
         lines.append(f"best parameters: {_cell(rows[0]['params'])}")
     return "\n".join(lines)
