@@ -30,7 +30,7 @@ log = logging.getLogger("hpcore.gp")
 FIT_POINTS = 160  # hyperparameters are fitted on at most this many results
 RESTARTS = 5  # candidates refined by L-BFGS-B per ask
 LBFGS_ITERS = 60
-WARP_GAIN = 2.0  # nats of log posterior per warped column the warping must add to be used
+WARP_GAIN = 4.0  # nats of log posterior per warped column the warping must add to be used
 
 
 class BayesianStrategy(Strategy):
@@ -213,10 +213,10 @@ class BayesianStrategy(Strategy):
     def _fit(self, X: np.ndarray, y: np.ndarray, extra: np.ndarray) -> gp.Hyper:
         n = len(y)
         widx = self.enc.warp_idx
-        # Refitting costs O(n^3) per iteration: refit every ask while data is scarce, then about
-        # every n/25 new results, warm-started from the last fit, with a fresh start now and then
-        # so the fit cannot stay stuck in the basin of an early, data-poor optimum.
-        if self._hyper is not None and n - self._fit_n < max(1, n // 25):
+        # Refitting costs O(n^3) per iteration: refit after every result while data are scarce, then
+        # every n/10 new results beyond 50, warm-started from the last fit, with a fresh start now
+        # and then so the fit cannot stay stuck in the basin of an early, data-poor optimum.
+        if self._hyper is not None and n - self._fit_n < (1 if n < 50 else n // 10):
             return self._hyper
         if n > FIT_POINTS:
             # Hyperparameters are well determined by a subset, and each fit iteration costs O(n^3):
@@ -311,7 +311,8 @@ class BayesianStrategy(Strategy):
             Up = np.array([self.space.encode(t.params) for t in self.pending.values()])
             pending = h.warp_inputs(self.enc.to_model(Up), widx)
         acq, model, best = acquisition.log_ei_acqf(model, best, pending)
-        n_cand = self.n_candidates if len(y) < 200 else max(256, self.n_candidates // 2)
+        # Beyond 200 results each candidate costs more and the model is sharper: fewer suffice.
+        n_cand = self.n_candidates if len(y) < 200 else max(256, self.n_candidates // 4)
         lengthscales = np.exp(-0.5 * h.log_rho)
         z, value = maximize(acq, self._domain(h), rng, h.warp_inputs(anchors, widx), lengthscales,
                             n_candidates=n_cand, n_restarts=RESTARTS, maxiter=LBFGS_ITERS)
