@@ -47,15 +47,17 @@ def test_same_seed_same_results_same_suggestions():
 
 
 def test_auto_scale_warping_learns_a_log_shaped_learning_rate():
-    warped, linear = [], []
+    warped, linear, tuners = [], [], []
     for seed in range(3):
         for store, warp in ((warped, True), (linear, False)):
             tuner = run(BayesianStrategy(LR_SPACE, seed=seed, input_warping=warp), log_lr, 20)
             store.append(tuner.best().loss)
+            if warp:
+                tuners.append(tuner)
     assert np.median(warped) < 0.05
     assert np.median(warped) < np.median(linear)
-    # The fitted warping spreads the small values: a < 1 on the learning-rate column.
-    assert tuner._hyper is not None
+    # The model chose the warping, and it spreads the small values: a < 1 on the learning rate.
+    assert all(t._warped_chosen and t._hyper.warp[0, 0] < math.log(0.5) for t in tuners)
 
 
 def test_pending_trials_make_parallel_asks_spread_out():
@@ -70,7 +72,7 @@ def test_pending_trials_make_parallel_asks_spread_out():
     assert len(tuner.observations) == 14 and not tuner.pending
 
 
-@pytest.mark.parametrize("case", ["duplicates", "constant", "failures", "all_failed", "huge_range"])
+@pytest.mark.parametrize("case", ["duplicates", "constant", "failures", "all_failed", "huge_range", "extreme"])
 def test_robust_to_degenerate_results(case):
     space = SearchSpace({"x": Float(0, 1), "n": Int(0, 3000)})
     tuner = BayesianStrategy(space, seed=1, n_initial=4)
@@ -87,11 +89,15 @@ def test_robust_to_degenerate_results(case):
             tuner.tell(t, None if i % 2 else x)
         elif case == "all_failed":
             tuner.tell(t, state="failed")
-        else:
+        elif case == "huge_range":
             tuner.tell(t, 10.0 ** (12 * x - 6) + t.params["n"])
+        else:  # hundreds of orders of magnitude, up to the largest floats
+            tuner.tell(t, 1e308 if i % 5 == 4 else 10.0 ** (600 * x - 300))
     assert len(tuner.observations) >= 14
     if case == "huge_range":
         assert tuner.best().loss < 1e3
+    if case == "extreme":
+        assert tuner.best().loss < 1e-100 and not any("failed" in m for m in tuner.diagnostics)
     if case == "all_failed":
         xs = {o.params["x"] for o in tuner.observations}
         assert len(xs) == 14  # quasi-random points, never the same one again

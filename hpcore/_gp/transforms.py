@@ -31,6 +31,7 @@ __all__ = ["EPS", "WARP_LOG_BOUNDS", "WARP_PRIOR_SD", "OutputTransform", "kumara
            "kumaraswamy_inverse", "warp_log_prior"]
 
 LAMBDA_BOUNDS = (-0.5, 1.0)
+CLIP = 1e150  # losses beyond are clipped: differences of 1e308s overflow
 
 
 class OutputTransform:
@@ -47,7 +48,7 @@ class OutputTransform:
     """
 
     def __init__(self, y: np.ndarray, power: bool = True) -> None:
-        y = np.asarray(y, dtype=float)
+        y = np.clip(np.asarray(y, dtype=float), -CLIP, CLIP)
         self.lo = float(np.min(y)) if len(y) else 0.0
         gaps = y - self.lo
         # A robust unit: the median gap to the minimum, so one huge loss does not set the scale.
@@ -56,16 +57,26 @@ class OutputTransform:
             unit = float(np.max(gaps)) if len(y) else 0.0
         self.unit = unit if unit > 0 else 1.0
         self.lam: float | None = None
-        if power and len(y) >= 5 and np.ptp(y) > 0:
-            g = gaps / self.unit
+        self.pre_log = False
+        g = self._scaled(y)
+        if len(y) and float(np.max(g)) > 1e6:
+            # Dozens of orders of magnitude: a log first, or the moments below overflow.
+            self.pre_log = True
+            g = self._scaled(y)
+        if power and len(y) >= 5 and np.ptp(g) > 0:
             skew = float(stats.skew(g))
             if skew > 0.5:
                 lam = float(stats.yeojohnson_normmax(g))
                 self.lam = min(max(lam, LAMBDA_BOUNDS[0]), LAMBDA_BOUNDS[1]) if math.isfinite(lam) else 0.0
-        t = self._power(gaps / self.unit)
+        t = self._power(g)
         self.mean = float(np.mean(t)) if len(y) else 0.0
         sd = float(np.std(t)) if len(y) else 0.0
         self.sd = sd if sd > 1e-12 else 1.0
+
+    def _scaled(self, y: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            g = np.minimum((np.clip(y, -CLIP, CLIP) - self.lo) / self.unit, CLIP)
+        return np.log1p(np.maximum(g, -1.0 + 1e-12)) if self.pre_log else g
 
     def _power(self, g: np.ndarray) -> np.ndarray:
         if self.lam is None:
@@ -78,7 +89,7 @@ class OutputTransform:
 
     def __call__(self, y: np.ndarray) -> np.ndarray:
         """Losses in model units."""
-        return (self._power((np.asarray(y, dtype=float) - self.lo) / self.unit) - self.mean) / self.sd
+        return (self._power(self._scaled(np.asarray(y, dtype=float))) - self.mean) / self.sd
 
     @property
     def is_power(self) -> bool:
