@@ -154,3 +154,27 @@ def test_optimizer_finds_known_maximum_in_mixed_domain():
     z, v = maximize(acq, domain, np.random.default_rng(0), np.empty((0, 3)), np.ones(3), n_candidates=256)
     np.testing.assert_allclose(z, target, atol=1e-4)
     assert v == pytest.approx(0.0, abs=1e-7)
+
+
+def test_encoding_snaps_integers_like_the_space_and_enumerates_small_discrete_spaces():
+    from hpcore import Categorical, Int, SearchSpace
+    from hpcore._gp.encoding import Encoding
+
+    space = SearchSpace({"n": Int(1, 5000, scale="log"), "k": Int(0, 20, step=5), "c": Categorical(["a", "b", "c"])})
+    enc = Encoding(space)
+    U = np.random.default_rng(0).random((200, 3))
+    snapped = enc.snap_unit(U)
+    for u, s in zip(U, snapped):
+        for j, p in enumerate(space.values()):
+            if j < 2:
+                assert s[j] == pytest.approx(p.encode(p.decode(u[j])), abs=1e-12)
+    X = enc.to_model(snapped)
+    assert set(X[:, 2]) <= {0.0, 1.0, 2.0}
+    assert [enc.decode(x) for x in X[:5]] == [space.decode(u) for u in snapped[:5]]
+    assert list(enc.warp_idx) == [1]  # auto-scaled integers with at least 4 values are warped
+    small = Encoding(SearchSpace({"k": Int(0, 20, step=5), "c": Categorical(["a", "b", "c"])}))
+    grid = small.grid()
+    assert grid.shape == (15, 2) and len({small.decode(x).__repr__() for x in grid}) == 15
+    assert enc.grid() is None
+    near = enc.int_neighbors(space["n"].encode(100), 0)
+    assert {space["n"].decode(u) for u in near} >= {99, 101, 108, 92}

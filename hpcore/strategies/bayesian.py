@@ -51,8 +51,9 @@ class BayesianStrategy(Strategy):
         n_initial: Quasi-random trials before the model is used (default: between 5 and 10,
             growing with the number of parameters).
         n_candidates: Quasi-random candidates scored per ask before local refinement.
-        max_points: The GP is fitted on at most this many results (the best quarter plus an even
-            spread of the rest) so the cost per ask stays bounded in long jobs.
+        max_points: The GP conditions on at most this many results (the best quarter plus a random
+            sample of the rest, from the trial's stream) so the cost per ask stays bounded in long
+            jobs; its hyperparameters are fitted on at most 160.
         convergence_threshold: :meth:`converged` is True once the largest expected improvement is
             below this fraction of the observed objective range ...
         patience: ... for this many consecutive asks ...
