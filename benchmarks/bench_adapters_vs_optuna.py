@@ -1,0 +1,365 @@
+"""hpcore's trainer callbacks against Optuna's integration callbacks, on the same tuning tasks.
+
+For each framework (Lightning, Keras 3 on torch, XGBoost) one small tuning task, taken from the
+examples (``examples/lightning_cnn``, ``examples/keras_cnn``, ``examples/xgboost_trees``: same data
+generators and models, a smaller search space), is tuned twice per seed with the same budget:
+
+* **hpcore**: ``hpcore.TuningJob(strategy="bayesian", early_stopping="median")`` with the adapter's
+  ``TuningCallback`` (median rule: ``min_trials=3``, ``warmup_steps=W``);
+* **Optuna**: ``TPESampler(seed)`` + ``MedianPruner(n_startup_trials=3, n_warmup_steps=W)`` with
+  ``PyTorchLightningPruningCallback`` / ``KerasPruningCallback`` / ``XGBoostPruningCallback`` of
+  ``optuna_integration``.
+
+Both see the same search space (same ranges and scales; hpcore's ``reverse_log`` becomes a log-scaled
+``1 - x`` in Optuna), the same number of trials, the same maximum epochs/rounds, and the same number of
+start-up trials before their model is used (TPE's ``n_startup_trials`` is set to hpcore's
+``n_initial``). Every configuration trains deterministically (fixed data and model seeds), so the two
+libraries differ only in what they sample and what they stop.
+
+Steps are epochs or boosting rounds actually run. hpcore: ``record.step`` of each trial (its callbacks
+count 1, 2, 3 ...). Optuna: ``trial.last_step + 1`` of each trial (its callbacks report the 0-based
+epoch / iteration). A warm-up of ``W`` means the same in both: no stop during the first ``W`` steps
+(hpcore stops nothing at steps ``<= W``, Optuna nothing at 0-based steps ``< W``). The best objective
+is each library's own: the best trial that ran to the end (``result.best``, ``study.best_value``).
+Run::
+
+    OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 KERAS_BACKEND=torch \\
+        python benchmarks/bench_adapters_vs_optuna.py [--frameworks lightning keras xgboost] [--seeds 0 1 2] \\
+        [--variants hpcore optuna hpcore-per-step]
+
+It prints one Markdown table per framework (per seed and the mean: best objective and total steps of
+each library) and the verdict: hpcore reaches an equal or better best objective with no more steps.
+The optional variant ``hpcore-per-step`` (an ablation) runs hpcore's sampler with Optuna's median rule
+(:class:`PerStepMedianStopper`), to separate the stopping rule from the sampler. Results and analysis:
+``docs/benchmarks.md``, "hpcore callbacks vs Optuna integration callbacks".
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import logging
+import os
+import statistics
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import optuna  # noqa: E402
+
+import hpcore  # noqa: E402
+from hpcore.stopping.basic import Stopper  # noqa: E402
+from hpcore.strategies.bayesian import BayesianStrategy  # noqa: E402
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+# A fit takes the trial's parameters and one callback (hpcore's or Optuna's) and returns the final
+# value of the monitored metric.
+Fit = Callable[[dict[str, Any], Any], float]
+
+
+def load_example(name: str) -> ModuleType:
+    """Imports ``examples/<name>/tune.py`` under a unique module name (the three files share a name)."""
+    spec = importlib.util.spec_from_file_location(f"_example_{name}", EXAMPLES / name / "tune.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass
+class Task:
+    """One framework's tuning task, runnable through either library."""
+
+    framework: str
+    space: hpcore.SearchSpace
+    objective: str  # hpcore's name of the monitored metric
+    direction: str
+    trials: int
+    steps: int  # max epochs / boosting rounds per trial
+    warmup: int  # no stop after the first ``warmup`` steps
+    fit: Fit
+    hpcore_callback: Callable[[], Any]
+    optuna_callback: Callable[[optuna.Trial], Any]
+    step_name: str = "epochs"
+
+
+def lightning_task(trials: int, epochs: int) -> Task:
+    import lightning.pytorch as pl
+    import torch
+    from optuna_integration import PyTorchLightningPruningCallback
+
+    from hpcore_lightning import TuningCallback
+
+    ex = load_example("lightning_cnn")
+    logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
+    logging.getLogger("lightning.fabric").setLevel(logging.ERROR)
+    train_ds, valid_ds = ex.make_images(512, 0), ex.make_images(256, 1)
+    # hflip: the Keras task needs one augmentation layer (an empty one fails); the same here.
+    fixed = {"depth": 2, "filter_size": 3, "pooling": "max", "init": "he_normal", "hflip": 0.5}
+
+    def fit(params: dict[str, Any], callback: Any) -> float:
+        torch.manual_seed(0)
+        train_dl = torch.utils.data.DataLoader(train_ds, batch_size=64, shuffle=True)
+        valid_dl = torch.utils.data.DataLoader(valid_ds, batch_size=256)
+        trainer = pl.Trainer(max_epochs=epochs, accelerator="cpu", devices=1, logger=False,
+                             enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+                             num_sanity_val_steps=0, callbacks=[callback])
+        trainer.fit(ex.BarNet({**fixed, **params}), train_dl, valid_dl)
+        return float(trainer.callback_metrics["val_acc"])
+
+    space = hpcore.SearchSpace({
+        "optimizer": hpcore.Categorical(["adam", "sgd"], category="optimizer"),
+        "lr": hpcore.Float(1e-4, 1e-1, scale="log", category="optimizer"),
+        "momentum": hpcore.Float(0.5, 0.95, scale="reverse_log", category="optimizer"),
+        "filters": hpcore.Int(2, 16, scale="log"),
+        "dropout": hpcore.Float(0.0, 0.5, scale="linear"),
+    })
+    return Task("Lightning 2 (torch)", space, "val_acc", "maximize", trials, epochs, 1, fit,
+                lambda: TuningCallback(monitor="val_acc"),
+                lambda trial: PyTorchLightningPruningCallback(trial, monitor="val_acc"))
+
+
+def keras_task(trials: int, epochs: int) -> Task:
+    import keras
+    from optuna_integration import KerasPruningCallback
+
+    from hpcore_keras import TuningCallback
+
+    ex = load_example("keras_cnn")
+    (x, y), (xv, yv) = ex.make_images(512, 0), ex.make_images(256, 1)
+    # hflip (label-preserving here): hpcore_keras.make_augmentation with no augmentation returns an
+    # empty keras.Sequential, which fails when the example's build() calls it on an Input.
+    fixed = {"depth": 2, "filter_size": 3, "pooling": "max", "init": "he_normal", "hflip": 0.5}
+
+    def fit(params: dict[str, Any], callback: Any) -> float:
+        keras.utils.set_random_seed(0)
+        history = ex.build({**fixed, **params}).fit(x, y, validation_data=(xv, yv), epochs=epochs, batch_size=64,
+                                                    verbose=0, callbacks=[callback])
+        return float(history.history["val_auc"][-1])
+
+    space = hpcore.SearchSpace({
+        "optimizer": hpcore.Categorical(["adam", "sgd"], category="optimizer"),
+        "lr": hpcore.Float(1e-4, 1e-1, scale="log", category="optimizer"),
+        "momentum": hpcore.Float(0.5, 0.95, scale="reverse_log", category="optimizer"),
+        "filters": hpcore.Int(2, 16, scale="log"),
+        "dropout": hpcore.Float(0.0, 0.5, scale="linear"),
+    })
+    return Task("Keras 3 (torch backend)", space, "val_auc", "maximize", trials, epochs, 1, fit,
+                lambda: TuningCallback(monitor="val_auc"),
+                lambda trial: KerasPruningCallback(trial, monitor="val_auc"))
+
+
+def xgboost_task(trials: int, rounds: int) -> Task:
+    import xgboost as xgb
+    from optuna_integration import XGBoostPruningCallback
+
+    import hpcore_xgboost
+    from hpcore_xgboost import TuningCallback
+
+    ex = load_example("xgboost_trees")
+    x, y = ex.make_data()
+    dtrain = xgb.DMatrix(x, label=y)
+
+    def fit(params: dict[str, Any], callback: Any) -> float:
+        booster = {"objective": "binary:logistic", "eval_metric": "auc", "nthread": 1, "tree_method": "hist",
+                   "max_depth": params["max_depth"], "min_child_weight": params["min_child_weight"],
+                   "subsample": params["subsample"], "colsample_bytree": params["colsample_bytree"],
+                   **hpcore_xgboost.booster_params(params)}
+        history = xgb.cv(booster, dtrain, num_boost_round=rounds, nfold=3, seed=0, callbacks=[callback])
+        return float(history["test-auc-mean"].iloc[-1])
+
+    return Task("XGBoost 3 (hist, 3-fold cv)", ex.space(), "test-auc", "maximize", trials, rounds, 5, fit,
+                lambda: TuningCallback(monitor="test-auc"),
+                lambda trial: XGBoostPruningCallback(trial, observation_key="test-auc"),
+                step_name="rounds")
+
+
+TASKS: dict[str, Callable[[int, int], Task]] = {"lightning": lightning_task, "keras": keras_task,
+                                                "xgboost": xgboost_task}
+DEFAULTS = {"lightning": (20, 10), "keras": (20, 10), "xgboost": (30, 200)}  # trials, max steps
+
+
+def suggest(trial: optuna.Trial, space: hpcore.SearchSpace) -> dict[str, Any]:
+    """The same ranges and scales as ``space``, asked from an Optuna trial."""
+    out: dict[str, Any] = {}
+    for name, p in space.items():
+        if isinstance(p, hpcore.Categorical):
+            out[name] = trial.suggest_categorical(name, p.values)
+        elif isinstance(p, hpcore.Int):
+            out[name] = trial.suggest_int(name, p.min, p.max, step=p.step, log=p.scale == "log")
+        elif p.scale == "reverse_log":  # uniform in log(1 - x), as hpcore's reverse_log
+            out[name] = 1.0 - trial.suggest_float(f"1-{name}", 1.0 - p.max, 1.0 - p.min, log=True)
+        else:
+            out[name] = trial.suggest_float(name, p.min, p.max, log=p.scale == "log")
+    return out
+
+
+class PerStepMedianStopper(Stopper):
+    """Optuna's ``MedianPruner`` rule as an hpcore stopper (for the ablation ``hpcore-per-step``).
+
+    At a report of trial ``t`` at step ``s > warmup_steps``, once at least ``min_trials`` trials have
+    *completed*: ``t`` stops when its best value so far is strictly worse than the median of the
+    values the completed trials reported *at step* ``s`` (not running averages; stopped trials left
+    out). This is ``PercentilePruner(50)`` with ``n_startup_trials=min_trials``, ``n_min_trials=1``.
+    """
+
+    name = "median_per_step"
+
+    def __init__(self, direction: str = "minimize", warmup_steps: int = 0, min_trials: int = 3,
+                 **options: Any) -> None:
+        super().__init__(direction, **options)
+        self.warmup_steps, self.min_trials = int(warmup_steps), int(min_trials)
+        self.values: dict[int, dict[int, float]] = {}
+        self.best: dict[int, float] = {}
+        self.completed: set[int] = set()
+
+    def report(self, trial_id: int, step: int, value: float) -> str | None:
+        self.values.setdefault(trial_id, {})[step] = value
+        best = self.best.get(trial_id)
+        if best is None or self.better(value, best):
+            self.best[trial_id] = best = value
+        if step <= self.warmup_steps or len(self.completed) < self.min_trials:
+            return None
+        at_step = [self.values[t][step] for t in self.completed if step in self.values.get(t, {})]
+        if not at_step:
+            return None
+        median = statistics.median(at_step)
+        if self.better(median, best):
+            return f"median per step: best {best:.6g} at step {step} is worse than the median {median:.6g}"
+        return None
+
+    def finish(self, trial_id: int, state: hpcore.TrialState, value: float | None) -> None:
+        if state == hpcore.TrialState.COMPLETED:
+            self.completed.add(trial_id)
+
+
+class _PerStepPlugin:
+    @hpcore.hookimpl
+    def hpcore_add_stoppers(self) -> dict[str, Any]:
+        return {PerStepMedianStopper.name: PerStepMedianStopper}
+
+
+@dataclass
+class Run:
+    best: float
+    steps: float  # epochs / rounds run, over all trials (a mean over seeds in the last row)
+    stopped: int  # trials stopped / pruned
+    seconds: float
+
+
+def run_hpcore(task: Task, seed: int, stopper: str = "median") -> Run:
+    def train(params: dict[str, Any], reporter: hpcore.Reporter) -> None:
+        task.fit(params, task.hpcore_callback())  # returns nothing: the objective is the last report
+
+    job = hpcore.TuningJob(train, task.space, objective=task.objective, direction=task.direction,
+                           strategy="bayesian", early_stopping=stopper,
+                           stopper_options={"min_trials": 3, "warmup_steps": task.warmup},
+                           max_trials=task.trials, seed=seed, progress=False)
+    t0 = time.perf_counter()
+    result = job.run()
+    seconds = time.perf_counter() - t0
+    best = result.best
+    assert best is not None and best.value is not None
+    steps = sum(r.step or 0 for r in result.trials)
+    stopped = sum(r.state == hpcore.TrialState.STOPPED for r in result.trials)
+    return Run(float(best.value), steps, stopped, seconds)
+
+
+def run_optuna(task: Task, seed: int, n_startup: int) -> Run:
+    sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=n_startup)
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=task.warmup)
+    study = optuna.create_study(direction=task.direction, sampler=sampler, pruner=pruner)
+
+    def objective(trial: optuna.Trial) -> float:
+        return task.fit(suggest(trial, task.space), task.optuna_callback(trial))
+
+    t0 = time.perf_counter()
+    study.optimize(objective, n_trials=task.trials)
+    seconds = time.perf_counter() - t0
+    # Optuna's callbacks report 0-based epochs/iterations: a trial whose last step is k ran k + 1.
+    steps = sum(t.last_step + 1 for t in study.trials if t.last_step is not None)
+    stopped = sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials)
+    return Run(float(study.best_value), steps, stopped, seconds)
+
+
+VARIANTS = {"hpcore": "hpcore", "optuna": "Optuna", "hpcore-per-step": "hpcore + per-step median"}
+
+
+def verdict(h: Run, o: Run, direction: str) -> str:
+    better = h.best >= o.best if direction == "maximize" else h.best <= o.best
+    return "yes" if better and h.steps <= o.steps else "**no**"
+
+
+def table(task: Task, seeds: list[int], runs: dict[str, list[Run]]) -> str:
+    s = task.step_name
+    names = list(runs)
+    compare = "hpcore" in runs and "optuna" in runs
+    labels = " / ".join(VARIANTS[v] for v in names)
+    head = ([f"{VARIANTS[v]} best" for v in names] + [f"{VARIANTS[v]} {s}" for v in names]
+            + [f"stopped ({labels})", f"time s ({labels})"]
+            + (["hpcore equal-or-better with no more steps"] if compare else []))
+    lines = [f"**{task.framework}**: {task.trials} trials, at most {task.steps} {s} each "
+             f"({task.trials * task.steps} {s} without stopping), warm-up {task.warmup}, "
+             f"objective {task.objective} ({task.direction})",
+             "",
+             "| seed | " + " | ".join(head) + " |",
+             "|---" * (len(head) + 1) + "|"]
+
+    def row(label: str, rs: dict[str, Run], stopped: dict[str, float], steps_fmt: str) -> str:
+        cells = ([f"{rs[v].best:.4f}" for v in names] + [format(rs[v].steps, steps_fmt) for v in names]
+                 + [" / ".join(format(stopped[v], steps_fmt) for v in names),
+                    " / ".join(f"{rs[v].seconds:.0f}" for v in names)]
+                 + ([verdict(rs["hpcore"], rs["optuna"], task.direction)] if compare else []))
+        return f"| {label} | " + " | ".join(cells) + " |"
+
+    for i, seed in enumerate(seeds):
+        rs = {v: runs[v][i] for v in names}
+        lines.append(row(str(seed), rs, {v: rs[v].stopped for v in names}, ".0f"))
+    means = {v: Run(statistics.fmean(r.best for r in runs[v]), statistics.fmean(r.steps for r in runs[v]),
+                    0, statistics.fmean(r.seconds for r in runs[v])) for v in names}
+    lines.append(row("**mean**", means, {v: statistics.fmean(r.stopped for r in runs[v]) for v in names}, ".1f"))
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frameworks", nargs="+", choices=list(TASKS), default=list(TASKS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=["hpcore", "optuna"],
+                        help="hpcore-per-step: hpcore's sampler with Optuna's median rule (ablation)")
+    parser.add_argument("--trials", type=int, default=None, help="override every task's trial budget")
+    parser.add_argument("--steps", type=int, default=None, help="override every task's max epochs/rounds")
+    args = parser.parse_args()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.filterwarnings("ignore")
+    logging.getLogger("hpcore").setLevel(logging.ERROR)
+    if "hpcore-per-step" in args.variants:
+        hpcore.plugins.register(_PerStepPlugin(), name="bench-median-per-step")
+    for name in args.frameworks:
+        trials, steps = DEFAULTS[name]
+        task = TASKS[name](args.trials or trials, args.steps or steps)
+        n_startup = BayesianStrategy(task.space, direction=task.direction).n_initial
+        runs: dict[str, list[Run]] = {v: [] for v in args.variants}
+        for seed in args.seeds:
+            for v in args.variants:
+                r = (run_optuna(task, seed, n_startup) if v == "optuna"
+                     else run_hpcore(task, seed, "median" if v == "hpcore" else PerStepMedianStopper.name))
+                print(f"# {name} seed {seed} {v}: best {r.best:.4f}, {r.steps} steps, {r.stopped} stopped, "
+                      f"{r.seconds:.0f} s", flush=True)
+                runs[v].append(r)
+        print(f"\n{table(task, args.seeds, runs)}\n  (TPE and hpcore start-up trials: {n_startup})\n", flush=True)
+
+
+if __name__ == "__main__":
+    main()
