@@ -240,3 +240,24 @@ def test_replay_order_does_not_change_the_state(name: str, options: dict, seed: 
     assert state_of(live) == state_of(replayed)
     probe = [(99, k, 0.5 + 1.0 / k) for k in range(1, 13)]
     assert [live.report(*p) for p in probe] == [replayed.report(*p) for p in probe]
+
+
+def test_median_on_values_at_the_step_is_stricter_than_on_running_averages():
+    from hpcore.stopping.median import MedianStopper
+
+    # Three trials that improve steadily (maximize): at step 3 their values are 0.6, 0.7, 0.8 but
+    # their running averages only 0.5, 0.6, 0.7.
+    curves = {0: [0.4, 0.5, 0.6], 1: [0.5, 0.6, 0.7], 2: [0.6, 0.7, 0.8]}
+    for running, expected in ((True, None), (False, "values at this step")):
+        s = MedianStopper(direction="maximize", min_trials=3, running_average=running)
+        for t, values in curves.items():
+            for step, v in enumerate(values, 1):
+                assert s.report(t, step, v) is None
+        s.report(3, 1, 0.55)
+        s.report(3, 2, 0.6)
+        # Best so far 0.65 at step 3: above the median running average 0.6, below the median value 0.7.
+        decision = s.report(3, 3, 0.65)
+        if expected is None:
+            assert decision is None
+        else:
+            assert expected in decision and "median 0.7 " in decision
