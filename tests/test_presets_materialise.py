@@ -174,3 +174,17 @@ def test_xgboost_booster_params():
 
     assert hpcore_xgboost.booster_params({"optimizer": "adam", "lr": 0.2, "weight_decay": 0.5, "beta1": 0.9}) == {
         "learning_rate": 0.2, "reg_lambda": 0.5}
+
+
+def test_keras_augmentation_without_active_values_is_the_identity():
+    keras = pytest.importorskip("keras")
+    import numpy as np
+
+    import hpcore
+
+    aug = hpcore.plugins.call_hook("hpcore_make_augmentation", framework="keras",
+                                   params={"hflip": 0.0, "rotation": 0.0, "crop_scale": 1.0})
+    x = np.random.default_rng(0).random((2, 8, 8, 1)).astype("float32")
+    model = keras.Sequential([keras.Input((8, 8, 1)), aug])
+    out = keras.ops.convert_to_numpy(model(x, training=True))
+    assert np.array_equal(out, x)

@@ -94,4 +94,6 @@ def hpcore_make_augmentation(framework: str, params: dict[str, Any]) -> Any:
         layers.append(keras.layers.RandomRotation(float(params["rotation"]) / 360.0, fill_mode="constant"))
     if float(params.get("noise_std") or 0.0) > 0:
         layers.append(keras.layers.GaussianNoise(float(params["noise_std"])))
+    if not layers:  # an empty Sequential cannot be built: no augmentation is the identity
+        layers.append(keras.layers.Identity())
     return keras.Sequential(layers, name="hpcore_augmentation")
