@@ -11,6 +11,6 @@ Example:
     0.8
 """
 
-from hpcore_adapters.link import TrialLink, numeric_metrics
+from hpcore_adapters.link import LinkedCallback, TrialLink, numeric_metrics
 
-__all__ = ["TrialLink", "numeric_metrics"]
+__all__ = ["LinkedCallback", "TrialLink", "numeric_metrics"]

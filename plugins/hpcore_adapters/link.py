@@ -11,7 +11,7 @@ from typing import Any, Protocol
 import hpcore
 from hpcore.errors import MetricError
 
-__all__ = ["Sink", "TrialLink", "numeric_metrics"]
+__all__ = ["LinkedCallback", "Sink", "TrialLink", "numeric_metrics"]
 
 
 class Sink(Protocol):
@@ -160,3 +160,32 @@ class TrialLink:
         if not self.stopped:
             self.stopped = True
             self.stop_reason = reason
+
+
+class LinkedCallback:
+    """What every adapter callback shows of its :class:`TrialLink` (held in ``self._link``).
+
+    Example:
+        >>> class Demo(LinkedCallback):
+        ...     def __init__(self):
+        ...         self._link = TrialLink("val_auc", "Demo")
+        >>> Demo().monitor, Demo().stop_reason
+        ('val_auc', None)
+    """
+
+    _link: TrialLink
+
+    @property
+    def monitor(self) -> str:
+        """The monitored metric's name."""
+        return self._link.monitor
+
+    @property
+    def stop_reason(self) -> str | None:
+        """Why this callback stopped the last fit, or None."""
+        return self._link.stop_reason
+
+    @property
+    def last_step(self) -> int | None:
+        """The step of the last evaluation reported in this fit."""
+        return self._link.last_step

@@ -8,12 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 import keras
-from hpcore_adapters import TrialLink, numeric_metrics
+from hpcore_adapters import LinkedCallback, TrialLink, numeric_metrics
 
 __all__ = ["TuningCallback"]
 
 
-class TuningCallback(keras.callbacks.Callback):
+class TuningCallback(LinkedCallback, keras.callbacks.Callback):
     """Reports ``monitor`` to the running hpcore trial at the end of each epoch and stops when told.
 
     It finds the trial itself (:func:`hpcore.current_reporter`); outside a tuning job it warns once and
@@ -40,20 +40,6 @@ class TuningCallback(keras.callbacks.Callback):
         super().__init__()
         self._link = TrialLink(monitor, "Keras", report_as=report_as)
 
-    @property
-    def monitor(self) -> str:
-        """The monitored metric's name."""
-        return self._link.monitor
-
-    @property
-    def stop_reason(self) -> str | None:
-        """Why this callback stopped the last fit, or None."""
-        return self._link.stop_reason
-
-    @property
-    def last_step(self) -> int | None:
-        """The step of the last epoch reported in this fit."""
-        return self._link.last_step
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self._link.begin()

@@ -8,7 +8,7 @@ import sys
 import weakref
 from typing import Any
 
-from hpcore_adapters import TrialLink, numeric_metrics
+from hpcore_adapters import LinkedCallback, TrialLink, numeric_metrics
 
 import hpcore
 from hpcore_lightning._relay import RelayClient, RelayServer
@@ -49,7 +49,7 @@ def _rebuild(packages: tuple[str, ...], state: dict[str, Any]) -> TuningCallback
     return obj
 
 
-class TuningCallback:
+class TuningCallback(LinkedCallback):
     """Reports ``monitor`` to the running hpcore trial after each validation and stops the fit when told.
 
     The instance is a ``Callback`` of ``lightning.pytorch`` or ``pytorch_lightning``, whichever is
@@ -99,20 +99,6 @@ class TuningCallback:
         state["_client"] = None
         return (_rebuild, (type(self)._packages, state))
 
-    @property
-    def monitor(self) -> str:
-        """The monitored metric's name."""
-        return self._link.monitor
-
-    @property
-    def stop_reason(self) -> str | None:
-        """Why this callback stopped the last fit, or None."""
-        return self._link.stop_reason
-
-    @property
-    def last_step(self) -> int | None:
-        """The step of the last validation seen in this fit."""
-        return self._link.last_step
 
     def _sink(self) -> Any:
         reporter = hpcore.current_reporter()

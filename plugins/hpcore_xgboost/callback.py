@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import xgboost as xgb
-from hpcore_adapters import TrialLink
+from hpcore_adapters import LinkedCallback, TrialLink
 
 __all__ = ["TuningCallback", "flatten_evals_log"]
 
@@ -35,7 +35,7 @@ def flatten_evals_log(evals_log: dict[str, dict[str, list[Any]]]) -> dict[str, f
     return out
 
 
-class TuningCallback(xgb.callback.TrainingCallback):
+class TuningCallback(LinkedCallback, xgb.callback.TrainingCallback):
     """Reports ``monitor`` to the running hpcore trial after each boosting round; stops when told.
 
     Works with ``xgb.train``, the sklearn estimators (pass it to the constructor:
@@ -75,20 +75,6 @@ class TuningCallback(xgb.callback.TrainingCallback):
         self._rounds = 0
         self._unreported: dict[str, float] | None = None
 
-    @property
-    def monitor(self) -> str:
-        """The monitored metric's name."""
-        return self._link.monitor
-
-    @property
-    def stop_reason(self) -> str | None:
-        """Why this callback stopped the last training, or None."""
-        return self._link.stop_reason
-
-    @property
-    def last_step(self) -> int | None:
-        """The step of the last round reported in this training."""
-        return self._link.last_step
 
     def before_training(self, model: Any) -> Any:
         self._link.begin()
