@@ -109,3 +109,11 @@ def test_cli_binary_with_notebooks_and_predict(tmp_path, capsys):
             assert "'id' identifier-like" in text
     saved = load_pipeline(str(out / "model.pkl"))
     assert saved.metric == "f1" and saved.problem_type == "binary" and saved.classes == ["no", "yes"]
+
+
+def test_executor_options_reach_the_tuning_jobs():
+    df = make_table("binary", seed=2)
+    result = run(df, "y", max_runtime=8, max_parallel=2, executor="process", output=None, log=None)
+    top = result.leaderboard[0]
+    assert top["trials"] > 1 and top["all_folds"]
+    assert result.pipeline.predict_proba(df).shape == (len(df), 2)
