@@ -201,20 +201,21 @@ class Int(_Numeric):
         self.max = self.min + (self.n_values - 1) * self.step
         self.default = self.decode(0.5) if default is None else self.validate(default, "default")
 
-    def _edges(self) -> tuple[float, float]:
-        # Cells of half a step around each end, so both ends are as likely as any other value.
+    def edges(self) -> tuple[float, float]:
+        """The interval the unit cube maps onto (in ``log`` for a log scale): the values' range widened
+        by half a step at each end, so that both ends are as likely as any other value."""
         half = self.step / 2
         if self.scale == "log":
             return math.log(self.min - half if self.min - half > 0 else self.min / 2), math.log(self.max + half)
         return self.min - half, self.max + half
 
     def encode(self, value: int) -> float:
-        lo, hi = self._edges()
+        lo, hi = self.edges()
         x = math.log(value) if self.scale == "log" else float(value)
         return min(1.0, max(0.0, (x - lo) / (hi - lo)))
 
     def decode(self, u: float) -> int:
-        lo, hi = self._edges()
+        lo, hi = self.edges()
         x = lo + min(1.0, max(0.0, float(u))) * (hi - lo)
         if self.scale == "log":
             x = math.exp(x)

@@ -68,7 +68,7 @@ class Encoding:
     # -- integers -----------------------------------------------------------------------------
     @staticmethod
     def _int_index(p: Int, u: np.ndarray) -> np.ndarray:
-        lo, hi = p._edges()
+        lo, hi = p.edges()
         x = lo + np.clip(u, 0.0, 1.0) * (hi - lo)
         if p.scale == "log":
             x = np.exp(x)
@@ -76,7 +76,7 @@ class Encoding:
 
     @staticmethod
     def _int_unit(p: Int, k: np.ndarray) -> np.ndarray:
-        lo, hi = p._edges()
+        lo, hi = p.edges()
         v = p.min + k * p.step
         x = np.log(v) if p.scale == "log" else v
         return np.clip((x - lo) / (hi - lo), 0.0, 1.0)
