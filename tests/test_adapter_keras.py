@@ -15,44 +15,17 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 keras = pytest.importorskip("keras")
 
 import hpcore  # noqa: E402
-from hpcore import plugins  # noqa: E402
 from hpcore.errors import MetricError  # noqa: E402
-from hpcore.stopping import Stopper  # noqa: E402
+from hpcore.testing import stop_at_step  # noqa: E402
 from hpcore_keras import TuningCallback  # noqa: E402
 
 # Keras's torch backend calls np.array(tensor) the NumPy-1 way; not ours to fix.
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
-SEEN: list[tuple[int, int, float]] = []
-
-
-class StopAt(Stopper):
-    """Stops every trial at step ``at`` and remembers each report it saw."""
-
-    name = "test_stop_at"
-
-    def __init__(self, direction: str = "minimize", at: int = 3) -> None:
-        super().__init__(direction)
-        self.at = at
-
-    def report(self, trial_id: int, step: int, value: float) -> str | None:
-        SEEN.append((trial_id, step, value))
-        return f"test stop at step {self.at}" if step >= self.at else None
-
-
-class _StopperPlugin:
-    @hpcore.hookimpl
-    def hpcore_add_stoppers(self) -> dict[str, Any]:
-        return {"test_stop_at": StopAt}
-
-
 @pytest.fixture
 def stop_at():
-    plugin = _StopperPlugin()
-    plugins.register(plugin, name="test-stop-at-keras")
-    SEEN.clear()
-    yield SEEN
-    plugins.unregister(plugin)
+    with stop_at_step("test_stop_at") as seen:
+        yield seen
 
 
 def test_keras_backend_is_torch_and_tensorflow_is_not_imported():
