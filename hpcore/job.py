@@ -28,6 +28,7 @@ from hpcore.store import Store
 from hpcore.strategies import Strategy, create_tuner
 from hpcore.strategies.base import check_direction
 from hpcore.trial import Trial, TrialRecord, TrialState
+from hpcore.warmstart import warm_start
 
 __all__ = ["TuningJob", "TuningResult"]
 
@@ -225,30 +226,6 @@ class TuningJob:
             self.strategy.add_pending(Trial(r.id, r.params))
         return interrupted
 
-    def _warm_start(self) -> None:
-        """Feeds the trials of earlier jobs to the strategy."""
-        assert self.strategy is not None
-        if not self.warm_start:
-            return
-        from hpcore.warmstart import load_parent_trials
-
-        parents = load_parent_trials(self.warm_start, self.objective, self.direction)
-        if self.warm_start_type == "transfer":
-            transfer = getattr(self.strategy, "transfer", None)
-            if not callable(transfer):
-                raise ConfigError(f"strategy {self.strategy_name!r} cannot use warm_start_type='transfer'; "
-                                  "use strategy='bayesian' or warm_start_type='identical'")
-            transfer([(r.params, r.value) for r in parents if r.value is not None], self.direction)
-            return
-        skipped = 0
-        for r in parents:
-            try:
-                self.strategy.observe(r.params, r.value, r.state)
-            except (KeyError, ValueError):
-                skipped += 1
-        if skipped:
-            log.warning("warm start: %d earlier trial(s) do not fit this search space and were skipped", skipped)
-
     def finished_records(self) -> list[TrialRecord]:
         """Records of the trials that have ended, so far."""
         return [self._records[k] for k in sorted(self._records)]
@@ -268,7 +245,9 @@ class TuningJob:
         self.stopper = self._make_stopper(self.strategy)
         self._records, self._live, self._ending, self._hard_stop = {}, {}, None, False
         queue = [(Trial(r.id, r.params), r.attempt) for r in self._resume()]
-        self._warm_start()
+        if self.warm_start:
+            warm_start(self.strategy, self.strategy_name, self.warm_start, self.warm_start_type,
+                       self.objective, self.direction)
         executor = self._make_executor()
         progress = Progress(self.max_trials, self.objective, self.direction) if self.progress else None
         if progress is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from hpcore.errors import ConfigError
@@ -9,7 +10,9 @@ from hpcore.results import TuningResult
 from hpcore.store import Store
 from hpcore.trial import TrialRecord
 
-__all__ = ["load_parent_trials"]
+__all__ = ["load_parent_trials", "warm_start"]
+
+log = logging.getLogger("hpcore")
 
 
 def _parse(parent: Any) -> tuple[str, str] | TuningResult:
@@ -57,3 +60,31 @@ def load_parent_trials(parents: list[Any], objective: str, direction: str) -> li
                               f"({direction}); a parent must share the objective and direction")
         out += [r for r in records if r.state.finished]
     return out
+
+
+def warm_start(strategy: Any, strategy_name: str, parents: list[Any], kind: str, objective: str,
+               direction: str) -> None:
+    """Feeds the finished trials of earlier jobs to ``strategy``.
+
+    ``identical``: each becomes an observation (values outside the current space are skipped, with a
+    warning); ``transfer``: they go to ``strategy.transfer`` and inform its model only.
+
+    Raises:
+        ConfigError: For ``transfer`` with a strategy that has no ``transfer`` method.
+    """
+    records = load_parent_trials(parents, objective, direction)
+    if kind == "transfer":
+        transfer = getattr(strategy, "transfer", None)
+        if not callable(transfer):
+            raise ConfigError(f"strategy {strategy_name!r} cannot use warm_start_type='transfer'; "
+                              "use strategy='bayesian' or warm_start_type='identical'")
+        transfer([(r.params, r.value) for r in records if r.value is not None], direction)
+        return
+    skipped = 0
+    for r in records:
+        try:
+            strategy.observe(r.params, r.value, r.state)
+        except (KeyError, ValueError):
+            skipped += 1
+    if skipped:
+        log.warning("warm start: %d earlier trial(s) do not fit this search space and were skipped", skipped)

@@ -244,3 +244,13 @@ def test_warm_start_identical_feeds_earlier_trials_to_the_strategy(tmp_path):
 def test_a_named_stopper_over_hyperband_warns_that_it_replaces_the_brackets():
     with pytest.warns(UserWarning, match="replaces the hyperband strategy's own stopping rule"):
         job(strategy="hyperband", strategy_options={"max_resource": 3}, early_stopping="median", max_trials=2).run()
+
+
+def test_warm_start_transfer_informs_the_model_without_counting_as_trials(tmp_path):
+    store = str(tmp_path / "parent.db")
+    job(max_trials=6, store=store).run()
+    child = job(strategy="bayesian", max_trials=3, warm_start=store, warm_start_type="transfer", seed=1)
+    result = child.run()
+    assert len(result.trials) == 3 and len(child.strategy.observations) == 3
+    with pytest.raises(hpcore.ConfigError, match="cannot use warm_start_type='transfer'"):
+        job(max_trials=1, warm_start=store, warm_start_type="transfer").run()
