@@ -16,7 +16,7 @@ import numpy as np
 from hpcore.datasets.fraud import FraudData, auc, load_csv, make_fraud, split
 from hpcore.space import Float, Int, SearchSpace
 
-__all__ = ["LinearLearner", "fit", "linear_learner_space", "load_data"]
+__all__ = ["FraudTask", "LinearLearner", "fit", "linear_learner_space", "load_data"]
 
 OBJECTIVE = "validation_auc"
 _DATA: dict[tuple[Any, ...], FraudData] = {}
@@ -104,7 +104,26 @@ def predict(weights: np.ndarray, bias: float, x: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class LinearLearner:
+class FraudTask:
+    """What every built-in fraud trainer trains on: generated data (``rows``, ``seed``) or a CSV.
+
+    Example:
+        >>> d = FraudTask(rows=2000).dataset()
+        >>> len(d.x_train) + len(d.x_val) + len(d.x_test)
+        2000
+    """
+
+    rows: int = 100_000
+    seed: int = 0
+    data: str | None = None
+    target: str = "Class"
+
+    def dataset(self) -> FraudData:
+        return load_data(self.rows, self.seed, self.data, self.target)
+
+
+@dataclass
+class LinearLearner(FraudTask):
     """A picklable training function ``(params, reporter) -> metrics`` for one fraud dataset.
 
     Args:
@@ -123,14 +142,7 @@ class LinearLearner:
         True
     """
 
-    rows: int = 100_000
-    seed: int = 0
-    data: str | None = None
-    target: str = "Class"
     batch_size: int = 1000
-
-    def dataset(self) -> FraudData:
-        return load_data(self.rows, self.seed, self.data, self.target)
 
     def __call__(self, params: dict[str, Any], reporter: Any = None) -> dict[str, float]:
         _, _, value = fit(params, self.dataset(), reporter, seed=self.seed, batch_size=self.batch_size)

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from hpcore.algorithms.linear_learner import FraudTask
 from hpcore.algorithms.tabular import EpochCallback, mlp_tabular_space
 from hpcore.datasets.fraud import auc
 from hpcore.space import SearchSpace
@@ -102,7 +103,7 @@ def mlp_space() -> SearchSpace:
 
 
 @dataclass
-class MLPTrainer:
+class MLPTrainer(FraudTask):
     """A picklable training function for the MLP on the fraud data, reporting ``validation_auc`` per epoch.
 
     Args:
@@ -119,15 +120,10 @@ class MLPTrainer:
         True
     """
 
-    rows: int = 100_000
-    seed: int = 0
-    data: str | None = None
-    target: str = "Class"
 
     def __call__(self, params: dict[str, Any], reporter: Any = None) -> dict[str, float]:
-        from hpcore.algorithms.linear_learner import load_data
 
-        d = load_data(self.rows, self.seed, self.data, self.target)
+        d = self.dataset()
         last = {"value": 0.5}
 
         def on_epoch(epoch: int, model: NetModel) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from hpcore.algorithms.linear_learner import load_data
+from hpcore.algorithms.linear_learner import FraudTask
 from hpcore.datasets.fraud import auc
 from hpcore.space import Float, Int, SearchSpace
 
@@ -41,7 +41,7 @@ def _import_xgboost() -> Any:
 
 
 @dataclass
-class XGBoostTrainer:
+class XGBoostTrainer(FraudTask):
     """A picklable training function for xgboost on the fraud data (generated or ``data`` CSV).
 
     Args:
@@ -59,15 +59,11 @@ class XGBoostTrainer:
         True
     """
 
-    rows: int = 100_000
-    seed: int = 0
-    data: str | None = None
-    target: str = "Class"
     report_every: int = 10
 
     def __call__(self, params: dict[str, Any], reporter: Any = None) -> dict[str, float]:
         xgb = _import_xgboost()
-        d = load_data(self.rows, self.seed, self.data, self.target)
+        d = self.dataset()
         dtrain = xgb.DMatrix(d.x_train, label=d.y_train)
         dval = xgb.DMatrix(d.x_val, label=d.y_val)
         booster_params = {
