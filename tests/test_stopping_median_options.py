@@ -80,6 +80,18 @@ def test_compare_running_average_is_symmetric(direction: str, sign: float) -> No
                                               f"than the median {fmt(sign * 0.475)} of 3 trials")
 
 
+@pytest.mark.parametrize("direction,sign", DIRECTIONS)
+def test_values_at_the_step_are_the_reported_ones(direction: str, sign: float) -> None:
+    # 0.1 + 0.2 + 0.7 - (0.1 + 0.2) is not 0.7 in floating point: the rule must use 0.7 itself, so
+    # that a best of exactly 0.7 ties the median and continues.
+    s = MedianStopper(direction, min_trials=1, running_average=False)
+    for step, v in enumerate([0.1, 0.2, 0.7], start=1):
+        s.report(0, step, sign * v)
+    s.report(1, 1, sign * 0.9)
+    s.report(1, 2, sign * 0.8)
+    assert s.report(1, 3, sign * 0.7) is None
+
+
 def test_options_are_checked() -> None:
     with pytest.raises(ConfigError, match="compare"):
         create_stopper("median", compare="last")
@@ -109,7 +121,9 @@ def test_values_at_the_step_of_completed_trials_is_optuna_median_pruner(
         tid = rng.choice(sorted(running))
         trial, step, quality, fails = running[tid]
         step += 1
-        value = (quality + 1.0 / step + rng.gauss(0.0, 0.05)) * (1.0 if direction == "minimize" else -1.0)
+        # Values on a grid (as accuracies on a validation set are), so that ties with the median occur.
+        value = round(20 * (quality + 1.0 / step + rng.gauss(0.0, 0.05))) / 20
+        value = value if direction == "minimize" else -value
         trial.report(value, step)
         pruned = bool(trial.should_prune())
         assert (stopper.report(tid, step, value) is not None) == pruned, (tid, step)

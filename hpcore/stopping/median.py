@@ -18,10 +18,11 @@ __all__ = ["MedianStopper"]
 class _History:
     """One trial's reports in step order, with prefix sums for running averages."""
 
-    __slots__ = ("best", "sums", "steps")
+    __slots__ = ("best", "steps", "sums", "values")
 
     def __init__(self) -> None:
         self.steps: list[int] = []
+        self.values: list[float] = []
         self.sums: list[float] = []
         self.best: float | None = None
 
@@ -31,6 +32,7 @@ class _History:
 
     def add(self, step: int, value: float) -> None:
         self.steps.append(step)
+        self.values.append(value)
         self.sums.append((self.sums[-1] if self.sums else 0.0) + value)
 
     def running_average(self, step: int) -> float | None:
@@ -45,9 +47,9 @@ class _History:
         if not self.steps or self.steps[-1] < step:
             return None
         n = bisect.bisect_right(self.steps, step)
-        if not n:
-            return None
-        return self.sums[n - 1] - (self.sums[n - 2] if n > 1 else 0.0)
+        # The reported value itself: a difference of prefix sums would be off by rounding, and
+        # turn ties with the median (common with accuracies) into decisions.
+        return self.values[n - 1] if n else None
 
 
 COMPARE = ("best", "running_average")
