@@ -9,9 +9,11 @@ Two problems, both with 27 epochs per full training run:
 
 For each seed, hpcore's random strategy draws the 40 configurations; every method then runs those
 same configurations in the same order (Optuna gets them through ``enqueue_trial``), on the same
-curves, so the methods differ only in when they stop. MLP training is deterministic, so each
-configuration is trained once, epoch by epoch as far as any method asks, and its curve is replayed
-for the others (the steps each method consumes are counted as if it had trained them itself).
+curves, so the methods differ only in when they stop. hpcore's median rule also runs each variant
+of its options (``running_average``, ``completed_only``, ``compare``) over the grid. The problems
+and the measure of how much their learning curves cross are in ``es_problems.py``. MLP training is
+deterministic, so each configuration is trained once, epoch by epoch as far as any method asks, and
+its curve is replayed for the others (the steps each method consumes are counted as if it had trained them itself).
 
 Run::
 
@@ -21,124 +23,41 @@ Run::
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import statistics
 import time
 import warnings
-import zlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import optuna
+from es_problems import EPOCHS, SYNTHETIC, DigitsMLP, Problem, crossing, digits_problem, near_best
 
 import hpcore
 
-EPOCHS = 27
 TRIALS = 40
+Setting = dict[str, Any]
 # Each rule runs over a small grid of settings; Optuna's pruner gets the same grid. The first
 # entry is the rule's default, the one the first table shows.
-GRIDS: dict[str, list[dict[str, int]]] = {
+GRIDS: dict[str, list[Setting]] = {
     "median": [{"min_trials": n, "warmup_steps": w} for n in (3, 5, 10) for w in (0, 1, 2)],
     "asha": [{"min_resource": r, "reduction_factor": e} for r in (1, 3, 9) for e in (3, 2, 4)],
 }
 GRIDS["hyperband"] = GRIDS["asha"]
+# hpcore's median rule also runs each variant of its options over that grid (Optuna has no such
+# options: its MedianPruner is the variant running_average=False, completed_only=True).
+MEDIAN_VARIANTS: list[Setting] = [
+    {}, {"running_average": False}, {"completed_only": True},
+    {"running_average": False, "completed_only": True}, {"compare": "running_average"},
+    {"compare": "running_average", "completed_only": True}]
+
+
+def grid(lib: str, rule: str) -> list[Setting]:
+    if lib == "hpcore" and rule == "median":
+        return [{**s, **v} for v in MEDIAN_VARIANTS for s in GRIDS["median"]]
+    return GRIDS[rule]
 OPTUNA_NAMES = {"median": "MedianPruner", "asha": "SuccessiveHalvingPruner", "hyperband": "HyperbandPruner"}
-
-
-# -- problems -----------------------------------------------------------------------------------
-@dataclass
-class Problem:
-    name: str
-    space: hpcore.SearchSpace
-    objective: str
-    direction: str
-    curve: Callable[[dict[str, Any], int, int], float]  # (params, seed, epoch) -> objective
-
-    def optuna_params(self, trial: optuna.Trial) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for name, p in self.space.items():
-            if isinstance(p, hpcore.Categorical):
-                out[name] = trial.suggest_categorical(name, list(p.values))
-            elif isinstance(p, hpcore.Int):
-                out[name] = trial.suggest_int(name, p.min, p.max, log=p.is_log)
-            else:
-                out[name] = trial.suggest_float(name, p.min, p.max, log=p.is_log)
-        return out
-
-
-def _key(params: dict[str, Any], seed: int) -> tuple[Any, ...]:
-    return (seed, *sorted(params.items()))
-
-
-def synthetic_curve(params: dict[str, Any], seed: int, epoch: int) -> float:
-    """Validation loss at ``epoch`` of a model with these hyperparameters.
-
-    The learning rate sets the speed (best near 1e-2, unstable above 1e-1), the width the plateau
-    (wider is lower), and width without dropout overfits after convergence; dropout slows learning
-    but removes the overfitting, so slow starters sometimes end best (curves cross).
-    """
-    u = math.log10(params["lr"])
-    width, dropout = math.log2(params["width"]), params["dropout"]
-    speed = (0.6 * math.exp(-((u + 2.0) ** 2)) + 0.02) * (1.0 - 0.6 * dropout)
-    plateau = 0.08 + 0.25 * math.exp(-(width - 3.0) / 2.5) + 0.3 * max(0.0, u + 1.0) ** 2
-    overfit = 0.12 * (width / 10.0) * (0.7 - dropout) ** 2
-    onset = 2.0 / speed
-    loss = plateau + (1.0 - plateau) * math.exp(-speed * epoch) + overfit * max(0.0, epoch - onset) / EPOCHS
-    rng = np.random.default_rng([seed, zlib.crc32(repr(_key(params, seed)).encode()), epoch])
-    return loss + 0.004 * float(rng.standard_normal())
-
-
-SYNTHETIC = Problem(
-    "synthetic", hpcore.SearchSpace({
-        "lr": hpcore.Float(1e-4, 1.0, scale="log"),
-        "width": hpcore.Int(8, 1024, scale="log"),
-        "dropout": hpcore.Float(0.0, 0.7),
-    }), "val_loss", "minimize", synthetic_curve)
-
-
-class DigitsMLP:
-    """Trains each configuration once, lazily, epoch by epoch; later methods replay its curve."""
-
-    def __init__(self) -> None:
-        from sklearn.datasets import load_digits
-        from sklearn.model_selection import train_test_split
-
-        x, y = load_digits(return_X_y=True)
-        self.x_train, self.x_val, self.y_train, self.y_val = train_test_split(
-            x / 16.0, y, test_size=0.3, random_state=0, stratify=y)
-        self.cache: dict[tuple[Any, ...], tuple[Any, list[float]]] = {}
-        self.epochs_trained = 0
-        self.seconds = 0.0
-
-    def __call__(self, params: dict[str, Any], seed: int, epoch: int) -> float:
-        from sklearn.neural_network import MLPClassifier
-
-        key = _key(params, seed)
-        if key not in self.cache:
-            model = MLPClassifier(hidden_layer_sizes=(params["hidden"],), learning_rate_init=params["lr"],
-                                  alpha=params["alpha"], batch_size=params["batch_size"], random_state=seed)
-            self.cache[key] = (model, [])
-        model, accs = self.cache[key]
-        started = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # partial_fit's convergence warnings are expected
-            while len(accs) < epoch:
-                model.partial_fit(self.x_train, self.y_train, classes=np.arange(10))
-                accs.append(float(model.score(self.x_val, self.y_val)))
-                self.epochs_trained += 1
-        self.seconds += time.perf_counter() - started
-        return accs[epoch - 1]
-
-
-def digits_problem() -> Problem:
-    return Problem("digits-mlp", hpcore.SearchSpace({
-        "lr": hpcore.Float(1e-4, 0.3, scale="log"),
-        "hidden": hpcore.Int(8, 128, scale="log"),
-        "alpha": hpcore.Float(1e-6, 1e-1, scale="log"),
-        "batch_size": hpcore.Categorical([32, 64, 128, 256]),
-    }), "val_acc", "maximize", DigitsMLP())
 
 
 # -- runners ------------------------------------------------------------------------------------
@@ -149,7 +68,7 @@ class Run:
     params: list[dict[str, Any]]
 
 
-def run_hpcore(problem: Problem, seed: int, rule: str, setting: dict[str, int]) -> Run:
+def run_hpcore(problem: Problem, seed: int, rule: str, setting: Setting) -> Run:
     steps = 0
     last: dict[int, float] = {}
 
@@ -177,7 +96,7 @@ def run_hpcore(problem: Problem, seed: int, rule: str, setting: dict[str, int]) 
     return Run(steps, pick(last.values()), [r.params for r in sorted(result.trials, key=lambda r: r.id)])
 
 
-def optuna_pruner(rule: str, setting: dict[str, int]) -> optuna.pruners.BasePruner:
+def optuna_pruner(rule: str, setting: Setting) -> optuna.pruners.BasePruner:
     if rule == "none":
         return optuna.pruners.NopPruner()
     if rule == "median":
@@ -192,7 +111,7 @@ def optuna_pruner(rule: str, setting: dict[str, int]) -> optuna.pruners.BasePrun
                                           reduction_factor=setting["reduction_factor"])
 
 
-def run_optuna(problem: Problem, seed: int, rule: str, setting: dict[str, int],
+def run_optuna(problem: Problem, seed: int, rule: str, setting: Setting,
                configs: list[dict[str, Any]]) -> Run:
     steps = 0
     last: list[float] = []
@@ -225,7 +144,7 @@ def run_optuna(problem: Problem, seed: int, rule: str, setting: dict[str, int],
 Key = tuple[str, str, str]  # (library, rule, setting)
 
 
-def label(setting: dict[str, int]) -> str:
+def label(setting: Setting) -> str:
     return ", ".join(f"{k}={v}" for k, v in setting.items()) or "-"
 
 
@@ -235,19 +154,26 @@ def loss_of_quality(problem: Problem, best: float, reference: float) -> float:
     return 100.0 * sign * (best - reference) / abs(reference)
 
 
-def compare(problem: Problem, seeds: list[int]) -> dict[Key, dict[str, float]]:
+Stats = dict[Key, dict[str, float]]
+
+
+def compare(problem: Problem, seeds: list[int]) -> tuple[Stats, dict[int, list[dict[str, Any]]]]:
+    """Runs every method on every seed; returns their statistics and each seed's configurations."""
     runs: dict[Key, list[Run]] = {}
+    configs: dict[int, list[dict[str, Any]]] = {}
     for seed in seeds:
         base = run_hpcore(problem, seed, "none", {})  # first: it trains every configuration fully
+        configs[seed] = base.params
         runs.setdefault(("hpcore", "none", "-"), []).append(base)
         runs.setdefault(("optuna", "none", "-"), []).append(run_optuna(problem, seed, "none", {}, base.params))
-        for rule, grid in GRIDS.items():
-            for setting in grid:
+        for rule in GRIDS:
+            for setting in grid("hpcore", rule):
                 runs.setdefault(("hpcore", rule, label(setting)), []).append(
                     run_hpcore(problem, seed, rule, setting))
+            for setting in grid("optuna", rule):
                 runs.setdefault(("optuna", rule, label(setting)), []).append(
                     run_optuna(problem, seed, rule, setting, base.params))
-    stats: dict[Key, dict[str, float]] = {}
+    stats: Stats = {}
     for key, rs in runs.items():
         ref = runs[(key[0], "none", "-")]
         losses = [loss_of_quality(problem, r.best, b.best) for r, b in zip(rs, ref, strict=True)]
@@ -255,7 +181,7 @@ def compare(problem: Problem, seeds: list[int]) -> dict[Key, dict[str, float]]:
                       "saved": 100.0 * (1.0 - sum(r.steps for r in rs) / sum(b.steps for b in ref)),
                       "best": statistics.mean(r.best for r in rs),
                       "loss": statistics.mean(losses), "worst": max(losses)}
-    return stats
+    return stats, configs
 
 
 def method_name(lib: str, rule: str) -> str:
@@ -271,13 +197,45 @@ HEADER = ["| library | method | setting | steps | saved vs none | best final obj
           "best vs none: mean / worst seed |", "|---|---|---|---:|---:|---:|---:|"]
 
 
-def frontier(stats: dict[Key, dict[str, float]], lib: str, rule: str) -> Key | None:
-    """The setting that saves the most steps with the best within 1% of none (on the seed mean)."""
-    ok = [k for k in stats if k[:2] == (lib, rule) and stats[k]["loss"] <= 1.0]
+def frontier(stats: Stats, lib: str, rule: str, variant: str | None = None) -> Key | None:
+    """The setting that saves the most steps with the best within 1% of none (on the seed mean).
+
+    ``variant`` restricts hpcore's median grid to one variant of its options (``label`` of it).
+    """
+    ok = [k for k in stats if k[:2] == (lib, rule) and stats[k]["loss"] <= 1.0
+          and (variant is None or variant_of(k[2]) == variant)]
     return max(ok, key=lambda k: stats[k]["saved"]) if ok else None
 
 
-def tables(problem: Problem, seeds: list[int], stats: dict[Key, dict[str, float]]) -> str:
+def variant_of(setting: str) -> str:
+    """The options of a median setting beyond min_trials and warmup_steps (``-`` for the default rule)."""
+    return ", ".join(setting.split(", ")[2:]) or "-"
+
+
+def variant_table(stats: Stats) -> list[str]:
+    lines = ["hpcore's median rule, each variant of its options over the grid (min_trials x warmup_steps):",
+             "", "| options | min_trials=3, warmup_steps=0: saved, best vs none (mean / worst) | "
+             "best in grid within 1%: setting, saved, best vs none (mean / worst) |", "|---|---|---|"]
+    for v in MEDIAN_VARIANTS:
+        d = stats[("hpcore", "median", label({**GRIDS["median"][0], **v}))]
+        k = frontier(stats, "hpcore", "median", label(v))
+        best = (f"{', '.join(k[2].split(', ')[:2])}: {stats[k]['saved']:.1f}%, {stats[k]['loss']:+.2f}% / "
+                f"{stats[k]['worst']:+.2f}%" if k else "(none within 1%)")
+        lines.append(f"| {label(v)} | {d['saved']:.1f}%, {d['loss']:+.2f}% / {d['worst']:+.2f}% | {best} |")
+    return lines
+
+
+def crossing_table(problem: Problem, configs: dict[int, list[dict[str, Any]]]) -> list[str]:
+    lines = [f"How early rankings predict the final one ({problem.name}, {len(configs)} seeds x {TRIALS} "
+             "configurations):", "", "| epoch | Spearman rho with the final objective | rank of the final best "
+             "(0 first, 1 last) | final top 5 in the worse half |", "|---:|---:|---:|---:|"]
+    for e, c in crossing(problem, configs).items():
+        lines.append(f"| {e} | {c['rho']:.3f} | {c['best_rank']:.3f} | {100 * c['top5_behind']:.0f}% |")
+    return lines + ["", f"Configurations per seed whose final objective is within 1% of the best one: "
+                    f"{near_best(problem, configs):.1f} of {TRIALS}."]
+
+
+def tables(problem: Problem, seeds: list[int], stats: Stats, configs: dict[int, list[dict[str, Any]]]) -> str:
     arrow = "lower" if problem.direction == "minimize" else "higher"
     lines = [f"**{problem.name}** ({problem.objective}, {arrow} is better; {TRIALS} trials x {EPOCHS} epochs; "
              f"seeds {seeds[0]}-{seeds[-1]}; means over seeds)", "", "Default settings:", "", *HEADER]
@@ -291,10 +249,11 @@ def tables(problem: Problem, seeds: list[int], stats: dict[Key, dict[str, float]
             k = frontier(stats, lib, rule)
             lines.append(row(k, stats[k]) if k else f"| {lib} | {method_name(lib, rule)} | (none within 1%) "
                          "| | | | |")
+    lines += ["", *variant_table(stats), "", *crossing_table(problem, configs)]
     return "\n".join(lines)
 
 
-def verdicts(results: list[tuple[Problem, dict[Key, dict[str, float]]]]) -> str:
+def verdicts(results: list[tuple[Problem, Stats]]) -> str:
     names = [p.name for p, _ in results]
     lines = ["| target | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     for rule in ("median", "asha"):
@@ -326,8 +285,9 @@ def verdicts(results: list[tuple[Problem, dict[Key, dict[str, float]]]]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--synthetic-seeds", type=int, default=10)
+    parser.add_argument("--synthetic-seeds", type=int, default=20)
     parser.add_argument("--mlp-seeds", type=int, default=5)
+    parser.add_argument("--json", metavar="PATH", help="also write every method's statistics to PATH")
     args = parser.parse_args(argv)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
@@ -338,13 +298,17 @@ def main(argv: list[str] | None = None) -> None:
         if n <= 0:
             continue
         seeds = list(range(n))
-        stats = compare(problem, seeds)
+        stats, configs = compare(problem, seeds)
         results.append((problem, stats))
-        print(tables(problem, seeds, stats), end="\n\n", flush=True)
+        print(tables(problem, seeds, stats, configs), end="\n\n", flush=True)
     print(verdicts(results), end="\n\n")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({p.name: [[*k, st] for k, st in stats.items()] for p, stats in results}, f, indent=1)
     trainer = mlp.curve
     assert isinstance(trainer, DigitsMLP)
-    print(f"Grids: median {GRIDS['median']}; asha and hyperband {GRIDS['asha']}, max_resource={EPOCHS}. "
+    print(f"Grids: median {GRIDS['median']}, for hpcore with each of the options {MEDIAN_VARIANTS}; "
+          f"asha and hyperband {GRIDS['asha']}, max_resource={EPOCHS}. "
           "Optuna: MedianPruner(n_startup_trials=min_trials, n_warmup_steps=warmup_steps + 1), "
           "SuccessiveHalvingPruner(min_resource, reduction_factor), HyperbandPruner(min_resource, "
           f"max_resource={EPOCHS}, reduction_factor). MLP epochs actually trained: {trainer.epochs_trained} "
