@@ -157,9 +157,12 @@ def loss_of_quality(problem: Problem, best: float, reference: float) -> float:
 Stats = dict[Key, dict[str, float]]
 
 
-def compare(problem: Problem, seeds: list[int]) -> tuple[Stats, dict[int, list[dict[str, Any]]]]:
-    """Runs every method on every seed; returns their statistics and each seed's configurations."""
-    runs: dict[Key, list[Run]] = {}
+Runs = dict[Key, list[Run]]
+
+
+def compare(problem: Problem, seeds: list[int]) -> tuple[Runs, dict[int, list[dict[str, Any]]]]:
+    """Runs every method on every seed; returns their runs (one per seed) and each seed's configurations."""
+    runs: Runs = {}
     configs: dict[int, list[dict[str, Any]]] = {}
     for seed in seeds:
         base = run_hpcore(problem, seed, "none", {})  # first: it trains every configuration fully
@@ -173,15 +176,34 @@ def compare(problem: Problem, seeds: list[int]) -> tuple[Stats, dict[int, list[d
             for setting in grid("optuna", rule):
                 runs.setdefault(("optuna", rule, label(setting)), []).append(
                     run_optuna(problem, seed, rule, setting, base.params))
+    return runs, configs
+
+
+def summarize(problem: Problem, runs: Runs, part: slice = slice(None)) -> Stats:
+    """Steps, steps saved and quality of every method over the seeds of ``part`` (all by default)."""
     stats: Stats = {}
-    for key, rs in runs.items():
-        ref = runs[(key[0], "none", "-")]
+    for key, all_runs in runs.items():
+        rs, ref = all_runs[part], runs[(key[0], "none", "-")][part]
         losses = [loss_of_quality(problem, r.best, b.best) for r, b in zip(rs, ref, strict=True)]
         stats[key] = {"steps": statistics.mean(r.steps for r in rs),
                       "saved": 100.0 * (1.0 - sum(r.steps for r in rs) / sum(b.steps for b in ref)),
                       "best": statistics.mean(r.best for r in rs),
                       "loss": statistics.mean(losses), "worst": max(losses)}
-    return stats, configs
+    return stats
+
+
+def held_out_table(problem: Problem, seeds: list[int], runs: Runs) -> list[str]:
+    """Equal quality with the setting chosen on the first half of the seeds, measured on the second."""
+    half = len(seeds) // 2
+    pick, check = summarize(problem, runs, slice(0, half)), summarize(problem, runs, slice(half, None))
+    lines = [f"Held out: the setting is chosen on seeds {seeds[0]}-{seeds[half - 1]} (most steps saved within 1%) "
+             f"and measured on seeds {seeds[half]}-{seeds[-1]}:", "", *HEADER]
+    for rule in GRIDS:
+        for lib in ("hpcore", "optuna"):
+            k = frontier(pick, lib, rule)
+            lines.append(row(k, check[k]) if k else f"| {lib} | {method_name(lib, rule)} | (none within 1%) "
+                         "| | | | |")
+    return lines
 
 
 def method_name(lib: str, rule: str) -> str:
@@ -235,7 +257,8 @@ def crossing_table(problem: Problem, configs: dict[int, list[dict[str, Any]]]) -
                     f"{near_best(problem, configs):.1f} of {TRIALS}."]
 
 
-def tables(problem: Problem, seeds: list[int], stats: Stats, configs: dict[int, list[dict[str, Any]]]) -> str:
+def tables(problem: Problem, seeds: list[int], runs: Runs, configs: dict[int, list[dict[str, Any]]]) -> str:
+    stats = summarize(problem, runs)
     arrow = "lower" if problem.direction == "minimize" else "higher"
     lines = [f"**{problem.name}** ({problem.objective}, {arrow} is better; {TRIALS} trials x {EPOCHS} epochs; "
              f"seeds {seeds[0]}-{seeds[-1]}; means over seeds)", "", "Default settings:", "", *HEADER]
@@ -249,6 +272,8 @@ def tables(problem: Problem, seeds: list[int], stats: Stats, configs: dict[int, 
             k = frontier(stats, lib, rule)
             lines.append(row(k, stats[k]) if k else f"| {lib} | {method_name(lib, rule)} | (none within 1%) "
                          "| | | | |")
+    if len(seeds) >= 10:
+        lines += ["", *held_out_table(problem, seeds, runs)]
     lines += ["", *variant_table(stats), "", *crossing_table(problem, configs)]
     return "\n".join(lines)
 
@@ -298,9 +323,9 @@ def main(argv: list[str] | None = None) -> None:
         if n <= 0:
             continue
         seeds = list(range(n))
-        stats, configs = compare(problem, seeds)
-        results.append((problem, stats))
-        print(tables(problem, seeds, stats, configs), end="\n\n", flush=True)
+        runs, configs = compare(problem, seeds)
+        results.append((problem, summarize(problem, runs)))
+        print(tables(problem, seeds, runs, configs), end="\n\n", flush=True)
     print(verdicts(results), end="\n\n")
     if args.json:
         with open(args.json, "w") as f:
