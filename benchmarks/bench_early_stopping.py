@@ -10,7 +10,8 @@ Two problems, both with 27 epochs per full training run:
 For each seed, hpcore's random strategy draws the 40 configurations; every method then runs those
 same configurations in the same order (Optuna gets them through ``enqueue_trial``), on the same
 curves, so the methods differ only in when they stop. hpcore's median rule also runs each variant
-of its options (``running_average``, ``completed_only``, ``compare``) over the grid. The problems
+of its options (``running_average``, ``completed_only``, ``compare``) over the grid, and hpcore's
+Hyperband also runs with Optuna's brackets (``brackets``) where they differ from its own. The problems
 and the measure of how much their learning curves cross are in ``es_problems.py``. MLP training is
 deterministic, so each configuration is trained once, epoch by epoch as far as any method asks, and
 its curve is replayed for the others (the steps each method consumes are counted as if it had trained them itself).
@@ -35,6 +36,7 @@ import optuna
 from es_problems import EPOCHS, SYNTHETIC, DigitsMLP, Problem, crossing, digits_problem, near_best
 
 import hpcore
+from hpcore.stopping.asha import rung_levels
 
 TRIALS = 40
 Setting = dict[str, Any]
@@ -53,9 +55,22 @@ MEDIAN_VARIANTS: list[Setting] = [
     {"compare": "running_average", "completed_only": True}]
 
 
+def optuna_brackets(setting: Setting) -> int:
+    """Optuna's HyperbandPruner bracket count, floor(log(max / min, eta)) + 1, in integers."""
+    k, level = 0, setting["min_resource"]
+    while level * setting["reduction_factor"] <= EPOCHS:
+        k, level = k + 1, level * setting["reduction_factor"]
+    return k + 1
+
+
 def grid(lib: str, rule: str) -> list[Setting]:
     if lib == "hpcore" and rule == "median":
         return [{**s, **v} for v in MEDIAN_VARIANTS for s in GRIDS["median"]]
+    if lib == "hpcore" and rule == "hyperband":
+        # hpcore's brackets, and Optuna's where they differ (27 / min_resource not a power of eta).
+        return GRIDS[rule] + [{**s, "brackets": optuna_brackets(s)} for s in GRIDS[rule]
+                              if optuna_brackets(s) < len(rung_levels(s["min_resource"], EPOCHS,
+                                                                      s["reduction_factor"])) + 1]
     return GRIDS[rule]
 OPTUNA_NAMES = {"median": "MedianPruner", "asha": "SuccessiveHalvingPruner", "hyperband": "HyperbandPruner"}
 
@@ -295,9 +310,11 @@ def verdicts(results: list[tuple[Problem, Stats]]) -> str:
                 cells.append(f"{'met' if ok else 'NOT met'} ({s['saved']:.0f}% saved, {s['loss']:+.2f}%)")
             lines.append(f"| `{rule}` ({which}) saves >= 50% of the steps, best within 1% | " +
                          " | ".join(cells) + " |")
-    # The median rule twice: over all its options, and with its default options (SageMaker's rule).
+    # The median rule twice: over all its options, and with its default options (SageMaker's rule);
+    # Hyperband over both bracket sets, and with its own (all brackets) only.
     for rule, variant, what in [("median", None, "`median`"), ("median", "-", "`median` (default options)"),
-                                ("asha", None, "`asha`"), ("hyperband", None, "`hyperband`")]:
+                                ("asha", None, "`asha`"), ("hyperband", None, "`hyperband`"),
+                                ("hyperband", "-", "`hyperband` (all brackets)")]:
         cells = []
         for _, st in results:
             a, b = frontier(st, "hpcore", rule, variant), frontier(st, "optuna", rule)
@@ -335,7 +352,7 @@ def main(argv: list[str] | None = None) -> None:
     trainer = mlp.curve
     assert isinstance(trainer, DigitsMLP)
     print(f"Grids: median {GRIDS['median']}, for hpcore with each of the options {MEDIAN_VARIANTS}; "
-          f"asha and hyperband {GRIDS['asha']}, max_resource={EPOCHS}. "
+          f"asha and hyperband {GRIDS['asha']}, max_resource={EPOCHS} (hyperband also with Optuna's brackets). "
           "Optuna: MedianPruner(n_startup_trials=min_trials, n_warmup_steps=warmup_steps + 1), "
           "SuccessiveHalvingPruner(min_resource, reduction_factor), HyperbandPruner(min_resource, "
           f"max_resource={EPOCHS}, reduction_factor). MLP epochs actually trained: {trainer.epochs_trained} "
