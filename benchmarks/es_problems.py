@@ -35,6 +35,12 @@ class Problem:
     objective: str
     direction: str
     curve: Callable[[dict[str, Any], int, int], float]  # (params, seed, epoch) -> objective
+    # The same without noise (None: the curve is deterministic, its observed values are the true ones).
+    true_curve: Callable[[dict[str, Any], int, int], float] | None = None
+
+    def true(self, params: dict[str, Any], seed: int, epoch: int) -> float:
+        """The noise-free objective at ``epoch``: what a configuration is really worth there."""
+        return (self.true_curve or self.curve)(params, seed, epoch)
 
     def optuna_params(self, trial: optuna.Trial) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -52,8 +58,8 @@ def _key(params: dict[str, Any], seed: int) -> tuple[Any, ...]:
     return (seed, *sorted(params.items()))
 
 
-def synthetic_curve(params: dict[str, Any], seed: int, epoch: int) -> float:
-    """Validation loss at ``epoch`` of a model with these hyperparameters.
+def synthetic_true(params: dict[str, Any], seed: int, epoch: int) -> float:
+    """Validation loss at ``epoch`` of a model with these hyperparameters, without noise.
 
     The learning rate sets the speed (best near 1e-2, unstable above 1e-1), the width the plateau
     (wider is lower), and width without dropout overfits after convergence; dropout slows learning
@@ -65,9 +71,13 @@ def synthetic_curve(params: dict[str, Any], seed: int, epoch: int) -> float:
     plateau = 0.08 + 0.25 * math.exp(-(width - 3.0) / 2.5) + 0.3 * max(0.0, u + 1.0) ** 2
     overfit = 0.12 * (width / 10.0) * (0.7 - dropout) ** 2
     onset = 2.0 / speed
-    loss = plateau + (1.0 - plateau) * math.exp(-speed * epoch) + overfit * max(0.0, epoch - onset) / EPOCHS
+    return plateau + (1.0 - plateau) * math.exp(-speed * epoch) + overfit * max(0.0, epoch - onset) / EPOCHS
+
+
+def synthetic_curve(params: dict[str, Any], seed: int, epoch: int) -> float:
+    """The observed validation loss: :func:`synthetic_true` plus seeded noise (sd 0.004 per epoch)."""
     rng = np.random.default_rng([seed, zlib.crc32(repr(_key(params, seed)).encode()), epoch])
-    return loss + 0.004 * float(rng.standard_normal())
+    return synthetic_true(params, seed, epoch) + 0.004 * float(rng.standard_normal())
 
 
 SYNTHETIC = Problem(
@@ -75,7 +85,7 @@ SYNTHETIC = Problem(
         "lr": hpcore.Float(1e-4, 1.0, scale="log"),
         "width": hpcore.Int(8, 1024, scale="log"),
         "dropout": hpcore.Float(0.0, 0.7),
-    }), "val_loss", "minimize", synthetic_curve)
+    }), "val_loss", "minimize", synthetic_curve, synthetic_true)
 
 
 class DigitsMLP:
