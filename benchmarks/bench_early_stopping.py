@@ -16,6 +16,10 @@ and the measure of how much their learning curves cross are in ``es_problems.py`
 deterministic, so each configuration is trained once, epoch by epoch as far as any method asks, and
 its curve is replayed for the others (the steps each method consumes are counted as if it had trained them itself).
 
+Quality is measured twice against no stopping: the best observed final value of any trial, and the
+true (noise-free) final value of the configuration each library returns (``result.best``,
+``study.best_trial``), which the observed measure's winner's curse does not affect.
+
 Run::
 
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 python benchmarks/bench_early_stopping.py
