@@ -235,6 +235,8 @@ def crossing_job(rule: str, direction: str, store: str | None, max_trials: int =
         strategy, options, rule = "hyperband", {"max_resource": STEPS}, "none"
     elif rule == "asha":
         sopts = {"max_resource": STEPS, "reduction_factor": 2}
+    elif rule == "median-completed":  # Optuna's MedianPruner rule: needs the trials' end states on replay
+        rule, sopts = "median", {"min_trials": 3, "completed_only": True, "running_average": False}
     else:
         sopts = {"min_trials": 3}
     return hpcore.TuningJob(train_crossing, CROSSING, objective="loss", direction=direction, strategy=strategy,
@@ -247,7 +249,7 @@ def outline(result: hpcore.TuningResult) -> list[tuple[Any, ...]]:
 
 
 @pytest.mark.parametrize("direction", ["minimize", "maximize"])
-@pytest.mark.parametrize("rule", ["median", "asha", "hyperband"])
+@pytest.mark.parametrize("rule", ["median", "median-completed", "asha", "hyperband"])
 def test_resume_after_a_crash_keeps_the_decisions(tmp_path: Any, rule: str, direction: str) -> None:
     CRASH["trial"] = None
     expected = outline(crossing_job(rule, direction, None).run())

@@ -181,6 +181,32 @@ def test_hyperband_strategy_options_and_registration() -> None:
         create_tuner("hyperband", space, min_resource=0, max_resource=9)
 
 
+@pytest.mark.parametrize("direction,sign", DIRECTIONS)
+def test_hyperband_fewer_brackets_drops_the_bracket_that_never_stops(direction: str, sign: float) -> None:
+    # 27 / 1 is not a power of 2: the rung levels 1, 2, 4, 8, 16 make six brackets; five are Optuna's.
+    s = HyperbandStopper(direction, min_resource=1, max_resource=27, reduction_factor=2, brackets=5)
+    assert [ladder.levels for ladder in s.ladders] == [[1, 2, 4, 8, 16], [2, 4, 8, 16], [4, 8, 16], [8, 16], [16]]
+    assert s.schedule == bracket_schedule(5, 2)
+    assert [s.schedule.count(b) for b in range(5)] == [16, 10, 7, 5, 5]  # ceil(5 / (s + 1) * 2**s)
+    first, second = [t for t in range(len(s.schedule)) if s.bracket_of(t) == 4][:2]
+    assert [s.report(first, k, sign * 0.1) for k in range(1, 17)] == [None] * 16
+    assert [s.report(second, k, sign * 0.9) for k in range(1, 16)] == [None] * 15
+    # The least aggressive bracket now has a rung at 16: keep max(1, 2 // 2) = 1, and 0.1 is ahead.
+    assert s.report(second, 16, sign * 0.9) == (f"hyperband bracket 4: {fmt(sign * 0.9)} at step 16 is not in the "
+                                                f"best 1 of 2 values at rung 1 (step 16); cutoff {fmt(sign * 0.1)}")
+    every = HyperbandStopper(direction, min_resource=1, max_resource=27, reduction_factor=2)
+    assert len(every.ladders) == 6 and every.ladders[-1].levels == []
+
+
+def test_hyperband_brackets_option_is_checked() -> None:
+    space = SearchSpace({"lr": Float(1e-3, 1.0, scale="log")})
+    tuner = create_tuner("hyperband", space, seed=0, max_resource=27, reduction_factor=4, brackets=3)
+    assert [x.levels for x in tuner.make_stopper().ladders] == [[1, 4, 16], [4, 16], [16]]
+    for bad in (0, 5, 2.5):
+        with pytest.raises(ConfigError, match="brackets"):
+            create_tuner("hyperband", space, max_resource=27, reduction_factor=4, brackets=bad)
+
+
 def test_stoppers_are_registered_plugins() -> None:
     assert lookup("stoppers", "median") is MedianStopper
     assert lookup("stoppers", "asha") is AshaStopper

@@ -18,10 +18,11 @@ __all__ = ["MedianStopper"]
 class _History:
     """One trial's reports in step order, with prefix sums for running averages."""
 
-    __slots__ = ("best", "sums", "steps")
+    __slots__ = ("best", "steps", "sums", "values")
 
     def __init__(self) -> None:
         self.steps: list[int] = []
+        self.values: list[float] = []
         self.sums: list[float] = []
         self.best: float | None = None
 
@@ -31,6 +32,7 @@ class _History:
 
     def add(self, step: int, value: float) -> None:
         self.steps.append(step)
+        self.values.append(value)
         self.sums.append((self.sums[-1] if self.sums else 0.0) + value)
 
     def running_average(self, step: int) -> float | None:
@@ -45,9 +47,12 @@ class _History:
         if not self.steps or self.steps[-1] < step:
             return None
         n = bisect.bisect_right(self.steps, step)
-        if not n:
-            return None
-        return self.sums[n - 1] - (self.sums[n - 2] if n > 1 else 0.0)
+        # The reported value itself: a difference of prefix sums would be off by rounding, and
+        # turn ties with the median (common with accuracies) into decisions.
+        return self.values[n - 1] if n else None
+
+
+COMPARE = ("best", "running_average")
 
 
 class MedianStopper(Stopper):
@@ -72,9 +77,17 @@ class MedianStopper(Stopper):
             averages up to ``s``; False compares with their values at ``s``, as Optuna's
             ``MedianPruner`` does: stricter when objectives improve during training, so it stops
             more trials and saves more steps, at some risk for slow starters.
+        completed_only: False (default) compares with every other trial that reached ``s``; True
+            only with the trials that ended ``completed`` (as Vizier and Optuna's ``MedianPruner``),
+            so trials that were stopped, failed or are still running never set the median. With
+            ``running_average=False`` this is Optuna's ``MedianPruner`` rule on the same reports.
+        compare: Which value of ``t`` faces the median: ``"best"`` (default), the best value it
+            reported so far; ``"running_average"``, its own running average up to ``s``, the same
+            statistic as the others' (no lag in favour of ``t``; use with ``running_average=True``).
 
     Raises:
-        ConfigError: For a negative ``warmup_steps`` or a ``min_trials`` below 1.
+        ConfigError: For a negative ``warmup_steps``, a ``min_trials`` below 1 or an unknown
+            ``compare``.
 
     Example:
         >>> s = MedianStopper(direction="minimize", min_trials=2)
@@ -87,16 +100,25 @@ class MedianStopper(Stopper):
     name = "median"
 
     def __init__(self, direction: str = "minimize", warmup_steps: int = 0, min_trials: int = 3,
-                 running_average: bool = True, **options: Any) -> None:
+                 running_average: bool = True, completed_only: bool = False, compare: str = "best",
+                 **options: Any) -> None:
         super().__init__(direction, **options)
         if int(warmup_steps) != warmup_steps or warmup_steps < 0:
             raise ConfigError(f"median stopper: warmup_steps={warmup_steps!r}: use an integer of at least 0")
         if int(min_trials) != min_trials or min_trials < 1:
             raise ConfigError(f"median stopper: min_trials={min_trials!r}: use an integer of at least 1")
+        if compare not in COMPARE:
+            raise ConfigError(f"median stopper: compare={compare!r}: use one of {', '.join(COMPARE)}")
         self.warmup_steps = int(warmup_steps)
         self.min_trials = int(min_trials)
         self.running_average = bool(running_average)
+        self.completed_only = bool(completed_only)
+        self.compare = compare
         self._trials: dict[int, _History] = {}
+        self._completed: set[int] = set()
+
+    def _statistic(self, h: _History, step: int) -> float | None:
+        return h.running_average(step) if self.running_average else h.value_at(step)
 
     def report(self, trial_id: int, step: int, value: float) -> str | None:
         h = self._trials.setdefault(trial_id, _History())
@@ -108,21 +130,28 @@ class MedianStopper(Stopper):
             h.best = value
         if step <= self.warmup_steps:
             return None
-        averages = [a for t, other in self._trials.items() if t != trial_id
-                    for a in ((other.running_average(step) if self.running_average else other.value_at(step)),)
-                    if a is not None]
+        averages = [a for t, other in self._trials.items()
+                    if t != trial_id and (not self.completed_only or t in self._completed)
+                    for a in (self._statistic(other, step),) if a is not None]
         if len(averages) < self.min_trials:
             return None
         median = statistics.median(averages)
-        if self.better(median, h.best):
+        own = h.best if self.compare == "best" else h.running_average(step)
+        assert own is not None
+        if self.better(median, own):
             kind = "" if self.running_average else " values at this step"
-            return (f"median: best {h.best:.6g} at step {step} is worse than the median {median:.6g} "
-                    f"of {len(averages)} trials{kind}")
+            who = "completed trials" if self.completed_only else "trials"
+            what = "best" if self.compare == "best" else "running average"
+            return (f"median: {what} {own:.6g} at step {step} is worse than the median {median:.6g} "
+                    f"of {len(averages)} {who}{kind}")
         return None
 
     def finish(self, trial_id: int, state: TrialState, value: float | None) -> None:
-        # An ended trial keeps its history: later trials are compared with it at every step it reached.
+        # An ended trial keeps its history: later trials are compared with it at every step it reached
+        # (with completed_only, only if it completed).
         self._trials.setdefault(trial_id, _History())
+        if state is TrialState.COMPLETED:
+            self._completed.add(trial_id)
 
 
 @hookimpl

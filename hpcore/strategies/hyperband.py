@@ -48,8 +48,9 @@ class HyperbandStopper(Stopper):
     """The stopping half of Hyperband: trial ``i`` races in bracket ``schedule[i % len(schedule)]``.
 
     Bracket ``b`` is an ASHA ladder whose rungs are the levels ``min_resource * η**k`` below
-    ``max_resource`` from the ``b``-th on; the last bracket has no rung and runs every trial to
-    ``max_resource``. A report beyond ``max_resource`` stops the trial (its budget is spent).
+    ``max_resource`` from the ``b``-th on; with all brackets (the default) the last one has no rung
+    and runs every trial to ``max_resource``. A report beyond ``max_resource`` stops the trial (its
+    budget is spent).
 
     Args:
         direction: ``"minimize"`` or ``"maximize"``.
@@ -57,6 +58,14 @@ class HyperbandStopper(Stopper):
         max_resource: The full budget of a trial (required).
         reduction_factor: ``η``: rungs are ``η`` times apart and keep about ``1/η`` of the trials.
         min_trials: Other trials that must have reached a rung before it can stop anyone.
+        brackets: Keep only this many brackets, the most aggressive ones (``None``: all ``L + 1``
+            of them for ``L`` rung levels). ``floor(log(max_resource / min_resource, η)) + 1`` gives
+            Optuna's ``HyperbandPruner`` brackets, which is one less than all when the ratio is not
+            a power of ``η`` (the bracket that never stops is left out).
+
+    Raises:
+        ConfigError: Without ``max_resource``, for inconsistent resources, or for ``brackets``
+            outside 1 to ``L + 1``.
 
     Example:
         >>> s = HyperbandStopper(direction="minimize", min_resource=1, max_resource=9)
@@ -69,14 +78,20 @@ class HyperbandStopper(Stopper):
     name = "hyperband"
 
     def __init__(self, direction: str = "minimize", min_resource: int = 1, max_resource: int | None = None,
-                 reduction_factor: int = 3, min_trials: int = 0, **options: Any) -> None:
+                 reduction_factor: int = 3, min_trials: int = 0, brackets: int | None = None,
+                 **options: Any) -> None:
         super().__init__(direction, **options)
         if max_resource is None:
             raise ConfigError("hyperband needs max_resource: the steps (epochs) of a full training run")
         levels = rung_levels(min_resource, max_resource, reduction_factor)
+        if brackets is None:
+            brackets = len(levels) + 1
+        if int(brackets) != brackets or not 1 <= brackets <= len(levels) + 1:
+            raise ConfigError(f"hyperband: brackets={brackets!r}: use an integer from 1 to {len(levels) + 1} "
+                              f"(the {len(levels)} rung levels {levels} make {len(levels) + 1} brackets)")
         self.min_resource, self.max_resource, self.reduction_factor = min_resource, max_resource, reduction_factor
         self.ladders = [RungLadder(levels[b:], reduction_factor, self.better, min_trials=min_trials,
-                                   label=f"hyperband bracket {b}") for b in range(len(levels) + 1)]
+                                   label=f"hyperband bracket {b}") for b in range(int(brackets))]
         self.schedule = bracket_schedule(len(self.ladders), reduction_factor)
         self._last: dict[int, int] = {}
 
@@ -114,9 +129,12 @@ class HyperbandStrategy(Strategy):
         max_resource: Steps of a full training run (required).
         reduction_factor: ``η`` (at least 2).
         min_trials: Other trials that must have reached a rung before it can stop anyone.
+        brackets: Keep only this many brackets, the most aggressive ones (default: all); see
+            :class:`HyperbandStopper`.
 
     Raises:
-        ConfigError: When ``max_resource`` is missing or the resources are inconsistent.
+        ConfigError: When ``max_resource`` is missing, the resources are inconsistent or
+            ``brackets`` is out of range.
 
     Example:
         >>> from hpcore import Float, SearchSpace
@@ -130,10 +148,11 @@ class HyperbandStrategy(Strategy):
 
     def __init__(self, space: SearchSpace, direction: str = "minimize", seed: int | None = None,
                  min_resource: int = 1, max_resource: int | None = None, reduction_factor: int = 3,
-                 min_trials: int = 0) -> None:
+                 min_trials: int = 0, brackets: int | None = None) -> None:
         super().__init__(space, direction, seed)
         self.stopper_options = {"min_resource": min_resource, "max_resource": max_resource,
-                                "reduction_factor": reduction_factor, "min_trials": min_trials}
+                                "reduction_factor": reduction_factor, "min_trials": min_trials,
+                                "brackets": brackets}
         self._template = self.make_stopper()  # validates the options now, not at the first report
 
     def suggest(self, trial_id: int, rng: np.random.Generator) -> dict[str, Any]:
