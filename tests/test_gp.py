@@ -56,6 +56,27 @@ def test_posterior_gradients_match_finite_differences():
     assert np.all(dm[:, 2] == 0)
 
 
+def test_posterior_variance_is_accurate_beside_a_tight_cluster_with_little_noise():
+    # Late in a search the best points crowd together and the fitted noise is tiny, so the kernel
+    # matrix is ill-conditioned: the variance there must still match a 50-digit computation.
+    mpmath = pytest.importorskip("mpmath")
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.random((40, 2)), 0.5 + 1e-3 * rng.standard_normal((10, 2))])
+    y = np.sin(3 * X.sum(1))
+    h = gp.Hyper(np.full(2, math.log(1 / 0.15**2)), 0.0, math.log(1e-10), np.zeros((0, 2)))
+    model = gp.GPModel(X, y, h, np.zeros(2, dtype=bool))
+    Zc = 0.5 + 1e-3 * rng.standard_normal((5, 2))
+    var = model.predict(Zc)[1]
+    mpmath.mp.dps = 50
+    K = kernels.matern52(kernels.cross_sqdist(X, X, model.rho, model.cat), 1.0)[0]
+    K[np.diag_indices_from(K)] += 1e-10
+    k = kernels.matern52(kernels.cross_sqdist(Zc, X, model.rho, model.cat), 1.0)[0]
+    KM = mpmath.matrix(K.tolist())
+    exact = [float(1 - (mpmath.matrix(r.tolist()).T * mpmath.lu_solve(KM, mpmath.matrix(r.tolist())))[0])
+             for r in k]
+    np.testing.assert_allclose(var, exact, rtol=1e-3)
+
+
 def test_marginal_likelihood_gradient_including_warping_matches_finite_differences():
     rng = np.random.default_rng(1)
     X = rng.random((20, 3))
