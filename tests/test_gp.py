@@ -177,6 +177,22 @@ def test_optimizer_finds_known_maximum_in_mixed_domain():
     assert v == pytest.approx(0.0, abs=1e-7)
 
 
+def test_optimizer_with_a_radius_stays_in_the_box_around_the_incumbent():
+    # The global maximum is at (0.9, 0.9); a local search around (0.3, 0.5) with half-widths
+    # (0.1, 0.05) must return the best point of that box, on its corner nearest the maximum.
+    def acq(Z, grad):
+        return -np.sum((Z - 0.9) ** 2, axis=1), (-2 * (Z - 0.9) if grad else None)
+
+    domain = Domain(2)
+    anchors = np.array([[0.3, 0.5], [0.8, 0.8]])
+    ls = np.array([0.5, 0.2])
+    z, _ = maximize(acq, domain, np.random.default_rng(0), anchors, ls, n_candidates=256)
+    np.testing.assert_allclose(z, [0.9, 0.9], atol=1e-4)
+    z, _ = maximize(acq, domain, np.random.default_rng(0), anchors, ls, n_candidates=256,
+                    radius=np.array([0.1, 0.05]))
+    np.testing.assert_allclose(z, [0.4, 0.55], atol=1e-6)
+
+
 def test_encoding_snaps_integers_like_the_space_and_enumerates_small_discrete_spaces():
     from hpcore import Categorical, Int, SearchSpace
     from hpcore._gp.encoding import Encoding
