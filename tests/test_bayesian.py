@@ -234,6 +234,16 @@ def test_local_asks_stay_next_to_the_incumbent(monkeypatch, every):
     assert len(tuner.ei_ratios) == (22 - 5 if every == 0 else 10 - 5)  # local asks are not counted
 
 
+def test_parallel_asks_have_at_most_one_local_ask_pending():
+    space = SearchSpace({"x": Float(0, 1), "y": Float(0, 1)})
+    tuner = run(BayesianStrategy(space, seed=0), lambda p: (p["x"] - 0.3) ** 2 + (p["y"] - 0.6) ** 2, 12)
+    before = len(tuner.ei_ratios)
+    ids = [tuner.ask().id for _ in range(6)]
+    assert ids == list(range(12, 18))
+    # Trial 14 is local; 17 would be, but 14 is still pending, so it searches globally.
+    assert len(tuner.ei_ratios) - before == 5
+
+
 def test_numerical_failures_are_recorded_not_raised():
     space = SearchSpace({"x": Float(0, 1)})
     tuner = BayesianStrategy(space, seed=0, n_initial=2)

@@ -160,9 +160,12 @@ class BayesianStrategy(Strategy):
         if len(usable) + len(self.pending) < n_design or len(usable) + n_transfer < 2:
             return self._design_point(len(self.observations) + len(self.pending))
         try:
-            # Keyed to the trial id, not to a counter, so a resumed job makes the same choice.
+            # Keyed to trial ids, not to a counter, so a resumed job makes the same choice. With
+            # parallel workers at most one local ask is pending at a time: more of them pile up
+            # around one point and cost the batch its exploration.
             local = (LOCAL_EVERY > 0 and trial_id % LOCAL_EVERY == LOCAL_EVERY - 1
-                     and len(usable) >= 2 * self.n_initial)
+                     and len(usable) >= 2 * self.n_initial
+                     and not any(i % LOCAL_EVERY == LOCAL_EVERY - 1 for i in self.pending))
             return self._model_point(rng, local)
         except np.linalg.LinAlgError as exc:
             msg = f"trial {trial_id}: GP unusable ({exc}); proposing a quasi-random point instead"
