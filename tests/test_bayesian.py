@@ -210,6 +210,40 @@ def test_convergence_rule():
     assert not early.converged()
 
 
+@pytest.mark.parametrize("every", [0, 1])
+def test_local_asks_stay_next_to_the_incumbent(monkeypatch, every):
+    # Three equal minima (Branin): global asks keep visiting the other basins, local asks may not
+    # leave the box of half a lengthscale (at most 0.2 of the range) around the best result.
+    from hpcore.strategies import bayesian
+
+    monkeypatch.setattr(bayesian, "LOCAL_EVERY", every)
+
+    def branin(p):
+        x1, x2 = 15 * p["x"] - 5, 15 * p["y"]
+        return (x2 - 5.1 / (4 * math.pi**2) * x1**2 + 5 / math.pi * x1 - 6) ** 2 + 9.6 * math.cos(x1) + 10
+
+    tuner = BayesianStrategy(SearchSpace({"x": Float(0, 1), "y": Float(0, 1)}), seed=0, input_warping=False)
+    run(tuner, branin, 10)  # 2 * n_initial results: from here on every ask may be local
+    far = []
+    for _ in range(12):
+        best = tuner.best().params
+        t = tuner.ask()
+        far.append(max(abs(t.params[k] - best[k]) for k in ("x", "y")) > 0.2 + 1e-9)
+        tuner.tell(t, branin(t.params))
+    assert any(far) if every == 0 else not any(far)
+    assert len(tuner.ei_ratios) == (22 - 5 if every == 0 else 10 - 5)  # local asks are not counted
+
+
+def test_parallel_asks_have_at_most_one_local_ask_pending():
+    space = SearchSpace({"x": Float(0, 1), "y": Float(0, 1)})
+    tuner = run(BayesianStrategy(space, seed=0), lambda p: (p["x"] - 0.3) ** 2 + (p["y"] - 0.6) ** 2, 12)
+    before = len(tuner.ei_ratios)
+    ids = [tuner.ask().id for _ in range(6)]
+    assert ids == list(range(12, 18))
+    # Trial 14 is local; 17 would be, but 14 is still pending, so it searches globally.
+    assert len(tuner.ei_ratios) - before == 5
+
+
 def test_numerical_failures_are_recorded_not_raised():
     space = SearchSpace({"x": Float(0, 1)})
     tuner = BayesianStrategy(space, seed=0, n_initial=2)

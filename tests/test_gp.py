@@ -56,6 +56,27 @@ def test_posterior_gradients_match_finite_differences():
     assert np.all(dm[:, 2] == 0)
 
 
+def test_posterior_variance_is_accurate_beside_a_tight_cluster_with_little_noise():
+    # Late in a search the best points crowd together and the fitted noise is tiny, so the kernel
+    # matrix is ill-conditioned: the variance there must still match a 50-digit computation.
+    mpmath = pytest.importorskip("mpmath")
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.random((40, 2)), 0.5 + 1e-3 * rng.standard_normal((10, 2))])
+    y = np.sin(3 * X.sum(1))
+    h = gp.Hyper(np.full(2, math.log(1 / 0.15**2)), 0.0, math.log(1e-10), np.zeros((0, 2)))
+    model = gp.GPModel(X, y, h, np.zeros(2, dtype=bool))
+    Zc = 0.5 + 1e-3 * rng.standard_normal((5, 2))
+    var = model.predict(Zc)[1]
+    mpmath.mp.dps = 50
+    K = kernels.matern52(kernels.cross_sqdist(X, X, model.rho, model.cat), 1.0)[0]
+    K[np.diag_indices_from(K)] += 1e-10
+    k = kernels.matern52(kernels.cross_sqdist(Zc, X, model.rho, model.cat), 1.0)[0]
+    KM = mpmath.matrix(K.tolist())
+    exact = [float(1 - (mpmath.matrix(r.tolist()).T * mpmath.lu_solve(KM, mpmath.matrix(r.tolist())))[0])
+             for r in k]
+    np.testing.assert_allclose(var, exact, rtol=1e-3)
+
+
 def test_marginal_likelihood_gradient_including_warping_matches_finite_differences():
     rng = np.random.default_rng(1)
     X = rng.random((20, 3))
@@ -154,6 +175,22 @@ def test_optimizer_finds_known_maximum_in_mixed_domain():
     z, v = maximize(acq, domain, np.random.default_rng(0), np.empty((0, 3)), np.ones(3), n_candidates=256)
     np.testing.assert_allclose(z, target, atol=1e-4)
     assert v == pytest.approx(0.0, abs=1e-7)
+
+
+def test_optimizer_with_a_radius_stays_in_the_box_around_the_incumbent():
+    # The global maximum is at (0.9, 0.9); a local search around (0.3, 0.5) with half-widths
+    # (0.1, 0.05) must return the best point of that box, on its corner nearest the maximum.
+    def acq(Z, grad):
+        return -np.sum((Z - 0.9) ** 2, axis=1), (-2 * (Z - 0.9) if grad else None)
+
+    domain = Domain(2)
+    anchors = np.array([[0.3, 0.5], [0.8, 0.8]])
+    ls = np.array([0.5, 0.2])
+    z, _ = maximize(acq, domain, np.random.default_rng(0), anchors, ls, n_candidates=256)
+    np.testing.assert_allclose(z, [0.9, 0.9], atol=1e-4)
+    z, _ = maximize(acq, domain, np.random.default_rng(0), anchors, ls, n_candidates=256,
+                    radius=np.array([0.1, 0.05]))
+    np.testing.assert_allclose(z, [0.4, 0.55], atol=1e-6)
 
 
 def test_encoding_snaps_integers_like_the_space_and_enumerates_small_discrete_spaces():

@@ -3,12 +3,15 @@
 1. Score many candidates: a scrambled Sobol set over the whole space, plus perturbations of the
    best observed points (scaled by each column's lengthscale, so exploitation is fine-grained where
    the model says the objective changes quickly).
-2. Refine the best few with one *batched* L-BFGS-B run over the numeric columns: the restarts are
-   independent, so the sum of their acquisition values has a block-diagonal Hessian and one call
-   optimises them all (as BoTorch does), saving the per-call overhead of scipy.
+2. Refine the best few, the best perturbation of the incumbent and the incumbent itself with one
+   *batched* L-BFGS-B run over the numeric columns: the restarts are independent, so the sum of
+   their acquisition values has a block-diagonal Hessian and one call optimises them all (as
+   BoTorch does), saving the per-call overhead of scipy. The variables are divided by the
+   lengthscales (preconditioning, as Optuna does).
 3. Snap integer columns to allowed values, then a coordinate search: every choice of each
    categorical column, nearby values of each integer column, until nothing improves.
-A fully discrete space small enough is enumerated exactly instead.
+A fully discrete space small enough is enumerated exactly instead. With a ``radius``, steps 1 and
+2 stay in a box around the incumbent: the caller's periodic local, exploiting ask.
 
 The optimizer works in model coordinates ``Z`` (warped unit coordinates, categorical indices); the
 caller provides ``snap`` (rounds integer columns) and ``neighbors`` (nearby integer values) there.
@@ -60,49 +63,56 @@ def _sobol(n: int, d: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def _candidates(domain: Domain, n: int, rng: np.random.Generator, anchors: np.ndarray,
-                lengthscales: np.ndarray) -> tuple[np.ndarray, slice]:
+                lengthscales: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, slice]:
     """Global Sobol candidates, the anchors, then perturbations of each anchor in turn.
 
     Returns:
         ``(Z, local0)``: the candidates and the rows perturbing the first (best) anchor.
     """
     Z = _sobol(n, domain.d, rng)
+    num = domain.numeric
+    Z[:, num] = lo[num] + Z[:, num] * (hi[num] - lo[num])
     for j, k in domain.cat_sizes.items():
         Z[:, j] = np.minimum(np.floor(Z[:, j] * k), k - 1)
     local0 = slice(0, 0)
     if len(anchors):
         per = max(16, n // (4 * len(anchors)))
         local = np.repeat(anchors, per, axis=0)
-        num = domain.numeric
         # Two scales: a tenth of a lengthscale to move within the basin, a fiftieth to polish.
         scale = np.where(np.arange(len(local)) % 2 == 0, 0.1, 0.02)[:, None]
         step = np.minimum(scale * lengthscales[num][None, :], 0.2)
         local[:, num] += rng.normal(size=(len(local), len(num))) * step
-        local[:, num] = np.clip(local[:, num], 0.0, 1.0)
+        local[:, num] = np.clip(local[:, num], lo[num], hi[num])
         for j, k in domain.cat_sizes.items():
             flip = rng.random(len(local)) < 0.2
             local[flip, j] = rng.integers(0, k, int(flip.sum()))
         local0 = slice(n + len(anchors), n + len(anchors) + per)
         Z = np.vstack([Z, anchors, local])
+        Z[:, num] = np.clip(Z[:, num], lo[num], hi[num])  # the other anchors may lie outside a box
     return Z, local0
 
 
-def _lbfgs(acq: AcqFn, starts: np.ndarray, cols: np.ndarray, maxiter: int) -> np.ndarray:
-    """One L-BFGS-B run over the numeric columns of all starts at once."""
+def _lbfgs(acq: AcqFn, starts: np.ndarray, cols: np.ndarray, maxiter: int,
+           lengthscales: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """One L-BFGS-B run over the numeric columns of all starts at once, within ``[lo, hi]`` (d,)."""
     m = len(starts)
     base = starts.copy()
+    # Preconditioning (as Optuna does): the variables are z / lengthscale, so the acquisition
+    # changes at the same rate along every column and L-BFGS-B is not slowed by ill-conditioning.
+    ls = np.tile(lengthscales[cols], m)
 
     def f(x: np.ndarray) -> tuple[float, np.ndarray]:
         Z = base.copy()
-        Z[:, cols] = x.reshape(m, len(cols))
+        Z[:, cols] = (x * ls).reshape(m, len(cols))
         v, g = acq(Z, True)
-        return -float(np.sum(v)), -g[:, cols].ravel()  # type: ignore[index]
+        return -float(np.sum(v)), -g[:, cols].ravel() * ls  # type: ignore[index]
 
-    x0 = starts[:, cols].ravel()
-    res = minimize(f, x0, jac=True, method="L-BFGS-B", bounds=[(0.0, 1.0)] * len(x0),
+    x0 = starts[:, cols].ravel() / ls
+    lo_s, hi_s = np.tile(lo[cols], m) / ls, np.tile(hi[cols], m) / ls
+    res = minimize(f, np.clip(x0, lo_s, hi_s), jac=True, method="L-BFGS-B", bounds=list(zip(lo_s, hi_s)),
                    options={"maxiter": maxiter})
     out = base.copy()
-    out[:, cols] = np.clip(res.x.reshape(m, len(cols)), 0.0, 1.0)
+    out[:, cols] = np.clip((res.x * ls).reshape(m, len(cols)), lo[cols], hi[cols])
     return out
 
 
@@ -132,7 +142,7 @@ def _coordinate_search(acq: AcqFn, z: np.ndarray, value: float, domain: Domain,
 
 def maximize(acq: AcqFn, domain: Domain, rng: np.random.Generator, anchors: np.ndarray,
              lengthscales: np.ndarray, n_candidates: int = 1024, n_restarts: int = 5,
-             maxiter: int = 60) -> tuple[np.ndarray, float]:
+             maxiter: int = 60, radius: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     """The point of ``domain`` with the highest acquisition value found, and that value.
 
     Args:
@@ -144,12 +154,17 @@ def maximize(acq: AcqFn, domain: Domain, rng: np.random.Generator, anchors: np.n
         n_candidates: Size of the quasi-random candidate set.
         n_restarts: How many of the best candidates are refined.
         maxiter: L-BFGS-B iterations.
+        radius: Half-widths (d,) of a box around ``anchors[0]``: when given, the candidates and the
+            continuous refinement stay inside it (a local, exploiting search).
     """
     if domain.grid is not None:
         v = acq(domain.grid, False)[0]
         i = int(np.argmax(v))
         return domain.grid[i].copy(), float(v[i])
-    Z, local0 = _candidates(domain, n_candidates, rng, anchors, lengthscales)
+    lo, hi = np.zeros(domain.d), np.ones(domain.d)
+    if radius is not None and len(anchors):
+        lo, hi = np.maximum(anchors[0] - radius, 0.0), np.minimum(anchors[0] + radius, 1.0)
+    Z, local0 = _candidates(domain, n_candidates, rng, anchors, lengthscales, lo, hi)
     Z = domain.snap(Z)
     v = acq(Z, False)[0]
     order = np.argsort(-v, kind="stable")
@@ -160,6 +175,8 @@ def maximize(acq: AcqFn, domain: Domain, rng: np.random.Generator, anchors: np.n
         near = local0.start + int(np.argmax(v[local0]))
         if near != order[0]:
             starts.append(near)
+    if len(anchors) and n_candidates not in starts:
+        starts.append(n_candidates)  # and the incumbent itself (row n of the candidates)
     for i in order[1:]:
         if len(starts) >= n_restarts:
             break
@@ -169,7 +186,7 @@ def maximize(acq: AcqFn, domain: Domain, rng: np.random.Generator, anchors: np.n
     S_v = v[np.array(starts)]
     cols = domain.numeric
     if len(cols):
-        R = domain.snap(_lbfgs(acq, S, cols, maxiter))
+        R = domain.snap(_lbfgs(acq, S, cols, maxiter, lengthscales, lo, hi))
         R_v = acq(R, False)[0]
         S, S_v = np.vstack([S, R]), np.concatenate([S_v, R_v])
     best_z, best_v = S[int(np.argmax(S_v))], float(np.max(S_v))

@@ -30,6 +30,8 @@ log = logging.getLogger("hpcore.gp")
 FIT_POINTS = 160  # hyperparameters are fitted on at most this many results
 RESTARTS = 5  # candidates refined by L-BFGS-B per ask
 LBFGS_ITERS = 60
+LOCAL_EVERY = 3  # every third model-based ask (by trial id) searches only near the incumbent ...
+LOCAL_RADIUS = 0.5  # ... within this many lengthscales per column (at most 0.2 of the range)
 WARP_GAIN = 4.0  # nats of log posterior per warped column the warping must add to be used
 
 
@@ -40,7 +42,9 @@ class BayesianStrategy(Strategy):
     a Gaussian process (Matérn-5/2 with one lengthscale per parameter, Hamming distance for
     categoricals, learned input warping for ``auto``-scaled ranges) to the results so far, treats
     pending trials as already observed at the model's prediction (so parallel asks spread out), and
-    proposes the configuration with the highest log expected improvement. Failed trials count as
+    proposes the configuration with the highest log expected improvement; every third model-based
+    ask looks only within half a lengthscale of the best result, which polishes it (final precision
+    on smooth objectives comes from these local steps). Failed trials count as
     the worst result seen, so their region is avoided; early-stopped trials count with their last
     reported objective. See ``docs/bayesian.md``.
 
@@ -89,7 +93,7 @@ class BayesianStrategy(Strategy):
         self.patience = int(patience)
         self.min_trials = int(min_trials) if min_trials is not None else max(20, 2 * self.n_initial)
         self.diagnostics: list[str] = []
-        self.ei_ratios: list[float] = []  # max EI / observed range, one per model-based ask
+        self.ei_ratios: list[float] = []  # max EI / observed range, one per global model-based ask
         self._hyper: gp.Hyper | None = None  # the model in use
         self._plain: gp.Hyper | None = None  # last fit without warping
         self._warped: gp.Hyper | None = None  # last fit with warping
@@ -156,7 +160,13 @@ class BayesianStrategy(Strategy):
         if len(usable) + len(self.pending) < n_design or len(usable) + n_transfer < 2:
             return self._design_point(len(self.observations) + len(self.pending))
         try:
-            return self._model_point(rng)
+            # Keyed to trial ids, not to a counter, so a resumed job makes the same choice. With
+            # parallel workers at most one local ask is pending at a time: more of them pile up
+            # around one point and cost the batch its exploration.
+            local = (LOCAL_EVERY > 0 and trial_id % LOCAL_EVERY == LOCAL_EVERY - 1
+                     and len(usable) >= 2 * self.n_initial
+                     and not any(i % LOCAL_EVERY == LOCAL_EVERY - 1 for i in self.pending))
+            return self._model_point(rng, local)
         except np.linalg.LinAlgError as exc:
             msg = f"trial {trial_id}: GP unusable ({exc}); proposing a quasi-random point instead"
             log.warning(msg)
@@ -302,7 +312,8 @@ class BayesianStrategy(Strategy):
         return Domain(enc.d, enc.cat_sizes, int_cols, snap, neighbors,
                       None if grid is None else h.warp_inputs(grid, widx))
 
-    def _model_point(self, rng: np.random.Generator) -> dict[str, Any]:
+    def _model_point(self, rng: np.random.Generator, local: bool = False) -> dict[str, Any]:
+        """The configuration maximising log EI; with ``local``, only near the incumbent."""
         X, y, extra, anchors, best = self._dataset(rng)
         h = self._fit(X, y, extra)
         widx = self.enc.warp_idx
@@ -316,9 +327,11 @@ class BayesianStrategy(Strategy):
         n_cand = self.n_candidates if len(y) < 200 else max(256, self.n_candidates // 4)
         lengthscales = np.exp(-0.5 * h.log_rho)
         z, value = maximize(acq, self._domain(h), rng, h.warp_inputs(anchors, widx), lengthscales,
-                            n_candidates=n_cand, n_restarts=RESTARTS, maxiter=LBFGS_ITERS)
-        spread = float(np.max(y) - np.min(y))
-        self.ei_ratios.append(math.exp(value) / spread if spread > 0 else math.inf)
+                            n_candidates=n_cand, n_restarts=RESTARTS, maxiter=LBFGS_ITERS,
+                            radius=np.minimum(LOCAL_RADIUS * lengthscales, 0.2) if local else None)
+        if not local:  # a local search's EI says nothing about what is left elsewhere
+            spread = float(np.max(y) - np.min(y))
+            self.ei_ratios.append(math.exp(value) / spread if spread > 0 else math.inf)
         return self.enc.decode(h.unwarp_inputs(z[None, :], widx)[0])
 
 
