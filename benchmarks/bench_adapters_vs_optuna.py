@@ -2,12 +2,17 @@
 
 For each framework (Lightning, Keras 3 on torch, XGBoost) one small tuning task, taken from the
 examples (``examples/lightning_cnn``, ``examples/keras_cnn``, ``examples/xgboost_trees``: same data
-generators and models, a smaller search space), is tuned twice per seed with the same budget:
+generators and models, a smaller search space; the Keras images get extra noise so that the best
+values do not all saturate at 1.0), is tuned per seed with the same budget by three variants:
 
-* **hpcore**: ``hpcore.TuningJob(strategy="bayesian", early_stopping="median")`` with the adapter's
-  ``TuningCallback`` (median rule: ``min_trials=3``, ``warmup_steps=W``);
-* **Optuna**: ``TPESampler(seed)`` + ``MedianPruner(n_startup_trials=3, n_warmup_steps=W)`` with
-  ``PyTorchLightningPruningCallback`` / ``KerasPruningCallback`` / ``XGBoostPruningCallback`` of
+* **hpcore, Optuna's rule** (``hpcore-per-step``, the main comparison):
+  ``hpcore.TuningJob(strategy="bayesian", early_stopping=PerStepMedianStopper)`` with the adapter's
+  ``TuningCallback``: the median rule of Optuna's ``MedianPruner`` (values at the step, not running
+  averages; completed trials only), ``min_trials=3``, ``warmup_steps=W``;
+* **hpcore, default median** (``hpcore``): the same with ``early_stopping="median"`` (SageMaker's
+  rule: running averages, every trial that reached the step), same ``min_trials`` and warm-up;
+* **Optuna** (``optuna``): ``TPESampler(seed)`` + ``MedianPruner(n_startup_trials=3, n_warmup_steps=W)``
+  with ``PyTorchLightningPruningCallback`` / ``KerasPruningCallback`` / ``XGBoostPruningCallback`` of
   ``optuna_integration``.
 
 Both see the same search space (same ranges and scales; hpcore's ``reverse_log`` becomes a log-scaled
@@ -24,13 +29,13 @@ is each library's own: the best trial that ran to the end (``result.best``, ``st
 Run::
 
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 KERAS_BACKEND=torch \\
-        python benchmarks/bench_adapters_vs_optuna.py [--frameworks lightning keras xgboost] [--seeds 0 1 2] \\
-        [--variants hpcore optuna hpcore-per-step]
+        python benchmarks/bench_adapters_vs_optuna.py [--frameworks lightning keras xgboost] \\
+        [--seeds 0 1 2 3 4] [--variants hpcore-per-step hpcore optuna]
 
-It prints one Markdown table per framework (per seed and the mean: best objective and total steps of
-each library) and the verdict: hpcore reaches an equal or better best objective with no more steps.
-The optional variant ``hpcore-per-step`` (an ablation) runs hpcore's sampler with Optuna's median rule
-(:class:`PerStepMedianStopper`), to separate the stopping rule from the sampler. Results and analysis:
+It prints one Markdown table per framework (one row per seed and variant, then the means: best
+objective, steps, stopped trials; for each hpcore row whether its best is equal or better than
+Optuna's, whether it used no more steps, and both), then per hpcore variant the number of seeds on
+which it is equal-or-better with no more steps. Results and analysis:
 ``docs/benchmarks.md``, "hpcore callbacks vs Optuna integration callbacks".
 """
 
@@ -55,11 +60,12 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
+import numpy as np  # noqa: E402
 import optuna  # noqa: E402
 
 import hpcore  # noqa: E402
 from hpcore.stopping.basic import Stopper  # noqa: E402
-from hpcore.strategies.bayesian import BayesianStrategy  # noqa: E402
+from hpcore.strategies import bayesian  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 KERAS_NOISE = 0.6  # extra Gaussian noise on the Keras task's images (see keras_task)
@@ -132,12 +138,8 @@ def lightning_task(trials: int, epochs: int) -> Task:
                 lambda trial: PyTorchLightningPruningCallback(trial, monitor="val_acc"))
 
 
-def add_noise(images: Any, sigma: float, seed: int) -> Any:
+def add_noise(images: np.ndarray, sigma: float, seed: int) -> np.ndarray:
     """``images`` plus Gaussian noise of standard deviation ``sigma`` (a harder version of the data)."""
-    import numpy as np
-
-    if sigma <= 0:
-        return images
     return images + sigma * np.random.default_rng(seed).normal(size=images.shape).astype(images.dtype)
 
 
@@ -149,11 +151,9 @@ def keras_task(trials: int, epochs: int, noise: float = KERAS_NOISE) -> Task:
 
     ex = load_example("keras_cnn")
     (x, y), (xv, yv) = ex.make_images(512, 0), ex.make_images(256, 1)
-    # The example's images with their default noise (0.6) let most configurations reach val_auc 1.0;
-    # extra noise keeps the best configurations apart (about 0.97 at 10 epochs for a good one).
+    # With the example's images most configurations reach val_auc 1.0; extra noise keeps them apart.
     x, xv = add_noise(x, noise, 10), add_noise(xv, noise, 11)
-    # hflip (label-preserving here): hpcore_keras.make_augmentation with no augmentation returns an
-    # empty keras.Sequential, which fails when the example's build() calls it on an Input.
+    # hflip: hpcore_keras.make_augmentation without augmentation gives an empty Sequential, which fails.
     fixed = {"depth": 2, "filter_size": 3, "pooling": "max", "init": "he_normal", "hflip": 0.5}
 
     def fit(params: dict[str, Any], callback: Any) -> float:
@@ -221,7 +221,7 @@ def suggest(trial: optuna.Trial, space: hpcore.SearchSpace) -> dict[str, Any]:
 
 
 class PerStepMedianStopper(Stopper):
-    """Optuna's ``MedianPruner`` rule as an hpcore stopper (for the ablation ``hpcore-per-step``).
+    """Optuna's ``MedianPruner`` rule as an hpcore stopper (the variant ``hpcore-per-step``).
 
     At a report of trial ``t`` at step ``s > warmup_steps``, once at least ``min_trials`` trials have
     *completed*: ``t`` stops when its best value so far is strictly worse than the median of the
@@ -273,23 +273,20 @@ class Run:
     seconds: float
 
 
-def run_hpcore(task: Task, seed: int, stopper: str = "median", n_initial: int | None = None) -> Run:
+def run_hpcore(task: Task, seed: int, stopper: str = "median") -> Run:
     def train(params: dict[str, Any], reporter: hpcore.Reporter) -> None:
         task.fit(params, task.hpcore_callback())  # returns nothing: the objective is the last report
 
     job = hpcore.TuningJob(train, task.space, objective=task.objective, direction=task.direction,
                            strategy="bayesian", early_stopping=stopper,
-                           strategy_options={} if n_initial is None else {"n_initial": n_initial},
                            stopper_options={"min_trials": 3, "warmup_steps": task.warmup},
                            max_trials=task.trials, seed=seed, progress=False)
     t0 = time.perf_counter()
     result = job.run()
-    seconds = time.perf_counter() - t0
     best = result.best
     assert best is not None and best.value is not None
-    steps = sum(r.step or 0 for r in result.trials)
     stopped = sum(r.state == hpcore.TrialState.STOPPED for r in result.trials)
-    return Run(float(best.value), steps, stopped, seconds)
+    return Run(float(best.value), sum(r.step or 0 for r in result.trials), stopped, time.perf_counter() - t0)
 
 
 def run_optuna(task: Task, seed: int, n_startup: int) -> Run:
@@ -305,20 +302,16 @@ def run_optuna(task: Task, seed: int, n_startup: int) -> Run:
     seconds = time.perf_counter() - t0
     # Optuna's callbacks report 0-based epochs/iterations: a trial whose last step is k ran k + 1.
     steps = sum(t.last_step + 1 for t in study.trials if t.last_step is not None)
-    stopped = sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials)
-    return Run(float(study.best_value), steps, stopped, seconds)
+    return Run(float(study.best_value), steps,
+               sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials), seconds)
 
 
 # Variant -> (short label for the tables, what it is).
-VARIANTS = {
-    "hpcore-per-step": ("hpcore, Optuna's rule",
-                        "hpcore's sampler with the median rule of Optuna's MedianPruner "
-                        "(running_average=False, completed_only=True)"),
-    "hpcore": ("hpcore, default median", "hpcore's sampler with its default median rule (SageMaker's: running "
-                                         "averages, every trial that reached the step)"),
-    "optuna": ("Optuna", "TPESampler + MedianPruner"),
-}
-MAIN = "hpcore-per-step"  # the hpcore variant with the same stopping rule as Optuna
+VARIANTS = {"hpcore-per-step": ("hpcore, Optuna's rule", "hpcore's sampler with the median rule of Optuna's "
+                                  "MedianPruner (running_average=False, completed_only=True)"),
+            "hpcore": ("hpcore, default median", "hpcore's sampler with its default median rule (SageMaker's: "
+                                                 "running averages, every trial that reached the step)"),
+            "optuna": ("Optuna", "TPESampler + MedianPruner")}
 
 
 def equal_or_better(h: Run, o: Run, direction: str) -> bool:
@@ -346,32 +339,26 @@ def table(task: Task, seeds: list[int], runs: dict[str, list[Run]]) -> str:
         cells = [label, VARIANTS[v][0], f"{r.best:.4f}", format(r.steps, fmt), format(stopped, fmt),
                  f"{r.seconds:.0f}"]
         if compare:
-            if o is None or v == "optuna":
-                cells += ["", "", ""]
-            else:
-                cells += ["yes" if equal_or_better(r, o, task.direction) else "no",
-                          "yes" if r.steps <= o.steps else "no", verdict(r, o, task.direction)]
+            cells += (["", "", ""] if o is None or v == "optuna" else
+                      ["yes" if equal_or_better(r, o, task.direction) else "no",
+                       "yes" if r.steps <= o.steps else "no", verdict(r, o, task.direction)])
         return "| " + " | ".join(cells) + " |"
 
     for i, seed in enumerate(seeds):
-        for v in names:
-            o = runs["optuna"][i] if compare else None
-            lines.append(row(str(seed), v, runs[v][i], o, ".0f", runs[v][i].stopped))
+        lines += [row(str(seed), v, runs[v][i], runs["optuna"][i] if compare else None, ".0f", runs[v][i].stopped)
+                  for v in names]
     means = {v: Run(statistics.fmean(r.best for r in runs[v]), statistics.fmean(r.steps for r in runs[v]),
                     0, statistics.fmean(r.seconds for r in runs[v])) for v in names}
     for v in names:
         lines.append(row("**mean**", v, means[v], means.get("optuna"), ".1f",
                          statistics.fmean(r.stopped for r in runs[v])))
-    if compare:
-        lines.append("")
-        for v in names:
-            if v == "optuna":
-                continue
-            ok = sum(verdict(h, o, task.direction) == "yes" for h, o in zip(runs[v], runs["optuna"], strict=True))
-            ratio = means[v].steps / means["optuna"].steps if means["optuna"].steps else math.nan
-            lines.append(f"- {VARIANTS[v][0]}: equal-or-better best with no more steps on {ok} of {len(seeds)} "
-                         f"seeds; mean best {means[v].best:.4f} vs {means['optuna'].best:.4f}, "
-                         f"mean {s} {means[v].steps:.1f} vs {means['optuna'].steps:.1f} ({ratio:.2f}x).")
+    lines.append("")
+    for v in [v for v in names if v != "optuna"] if compare else []:
+        ok = sum(verdict(h, o, task.direction) == "yes" for h, o in zip(runs[v], runs["optuna"], strict=True))
+        ratio = means[v].steps / means["optuna"].steps if means["optuna"].steps else math.nan
+        lines.append(f"- {VARIANTS[v][0]}: equal-or-better best with no more steps on {ok} of {len(seeds)} "
+                     f"seeds; mean best {means[v].best:.4f} vs {means['optuna'].best:.4f}, "
+                     f"mean {s} {means[v].steps:.1f} vs {means['optuna'].steps:.1f} ({ratio:.2f}x).")
     return "\n".join(lines)
 
 
@@ -383,27 +370,26 @@ def main() -> None:
                         help="; ".join(f"{k}: {d}" for k, (_, d) in VARIANTS.items()))
     parser.add_argument("--trials", type=int, default=None, help="override every task's trial budget")
     parser.add_argument("--steps", type=int, default=None, help="override every task's max epochs/rounds")
-    parser.add_argument("--n-initial", type=int, default=None,
-                        help="hpcore's initial (Sobol) trials and TPE's start-up trials (default: hpcore's own)")
     parser.add_argument("--keras-noise", type=float, default=KERAS_NOISE,
                         help="extra noise on the Keras task's images (0: the example's data as is)")
+    parser.add_argument("--stopped-noise", type=float, default=bayesian.STOPPED_NOISE,
+                        help="extra GP variance of early-stopped trials in hpcore's strategy (0: exact, as before)")
     args = parser.parse_args()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    warnings.filterwarnings("ignore")
+    bayesian.STOPPED_NOISE = args.stopped_noise
+    optuna.logging.set_verbosity(optuna.logging.WARNING), warnings.filterwarnings("ignore")
     logging.getLogger("hpcore").setLevel(logging.ERROR)
-    if MAIN in args.variants:
+    if "hpcore-per-step" in args.variants:
         hpcore.plugins.register(_PerStepPlugin(), name="bench-median-per-step")
     for name in args.frameworks:
         trials, steps = DEFAULTS[name]
         extra = {"noise": args.keras_noise} if name == "keras" else {}
         task = TASKS[name](args.trials or trials, args.steps or steps, **extra)
-        n_startup = args.n_initial or BayesianStrategy(task.space, direction=task.direction).n_initial
+        n_startup = bayesian.BayesianStrategy(task.space, direction=task.direction).n_initial
         runs: dict[str, list[Run]] = {v: [] for v in args.variants}
         for seed in args.seeds:
             for v in args.variants:
                 r = (run_optuna(task, seed, n_startup) if v == "optuna"
-                     else run_hpcore(task, seed, "median" if v == "hpcore" else PerStepMedianStopper.name,
-                                     args.n_initial))
+                     else run_hpcore(task, seed, "median" if v == "hpcore" else PerStepMedianStopper.name))
                 print(f"# {name} seed {seed} {v}: best {r.best:.4f}, {r.steps} steps, {r.stopped} stopped, "
                       f"{r.seconds:.0f} s", flush=True)
                 runs[v].append(r)
