@@ -2,12 +2,17 @@
 
 For each framework (Lightning, Keras 3 on torch, XGBoost) one small tuning task, taken from the
 examples (``examples/lightning_cnn``, ``examples/keras_cnn``, ``examples/xgboost_trees``: same data
-generators and models, a smaller search space), is tuned twice per seed with the same budget:
+generators and models, a smaller search space; the Keras images get extra noise so that the best
+values do not all saturate at 1.0), is tuned per seed with the same budget by three variants:
 
-* **hpcore**: ``hpcore.TuningJob(strategy="bayesian", early_stopping="median")`` with the adapter's
-  ``TuningCallback`` (median rule: ``min_trials=3``, ``warmup_steps=W``);
-* **Optuna**: ``TPESampler(seed)`` + ``MedianPruner(n_startup_trials=3, n_warmup_steps=W)`` with
-  ``PyTorchLightningPruningCallback`` / ``KerasPruningCallback`` / ``XGBoostPruningCallback`` of
+* **hpcore, Optuna's rule** (``hpcore-per-step``, the main comparison):
+  ``hpcore.TuningJob(strategy="bayesian", early_stopping=PerStepMedianStopper)`` with the adapter's
+  ``TuningCallback``: the median rule of Optuna's ``MedianPruner`` (values at the step, not running
+  averages; completed trials only), ``min_trials=3``, ``warmup_steps=W``;
+* **hpcore, default median** (``hpcore``): the same with ``early_stopping="median"`` (SageMaker's
+  rule: running averages, every trial that reached the step), same ``min_trials`` and warm-up;
+* **Optuna** (``optuna``): ``TPESampler(seed)`` + ``MedianPruner(n_startup_trials=3, n_warmup_steps=W)``
+  with ``PyTorchLightningPruningCallback`` / ``KerasPruningCallback`` / ``XGBoostPruningCallback`` of
   ``optuna_integration``.
 
 Both see the same search space (same ranges and scales; hpcore's ``reverse_log`` becomes a log-scaled
@@ -24,13 +29,13 @@ is each library's own: the best trial that ran to the end (``result.best``, ``st
 Run::
 
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 KERAS_BACKEND=torch \\
-        python benchmarks/bench_adapters_vs_optuna.py [--frameworks lightning keras xgboost] [--seeds 0 1 2] \\
-        [--variants hpcore optuna hpcore-per-step]
+        python benchmarks/bench_adapters_vs_optuna.py [--frameworks lightning keras xgboost] \\
+        [--seeds 0 1 2 3 4] [--variants hpcore-per-step hpcore optuna]
 
-It prints one Markdown table per framework (per seed and the mean: best objective and total steps of
-each library) and the verdict: hpcore reaches an equal or better best objective with no more steps.
-The optional variant ``hpcore-per-step`` (an ablation) runs hpcore's sampler with Optuna's median rule
-(:class:`PerStepMedianStopper`), to separate the stopping rule from the sampler. Results and analysis:
+It prints one Markdown table per framework (one row per seed and variant, then the means: best
+objective, steps, stopped trials; for each hpcore row whether its best is equal or better than
+Optuna's, whether it used no more steps, and both), then per hpcore variant the number of seeds on
+which it is equal-or-better with no more steps. Results and analysis:
 ``docs/benchmarks.md``, "hpcore callbacks vs Optuna integration callbacks".
 """
 
@@ -39,6 +44,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import logging
+import math
 import os
 import statistics
 import sys
@@ -54,13 +60,15 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
+import numpy as np  # noqa: E402
 import optuna  # noqa: E402
 
 import hpcore  # noqa: E402
 from hpcore.stopping.basic import Stopper  # noqa: E402
-from hpcore.strategies.bayesian import BayesianStrategy  # noqa: E402
+from hpcore.strategies import bayesian  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+KERAS_NOISE = 0.6  # extra Gaussian noise on the Keras task's images (see keras_task)
 
 # A fit takes the trial's parameters and one callback (hpcore's or Optuna's) and returns the final
 # value of the monitored metric.
@@ -130,7 +138,12 @@ def lightning_task(trials: int, epochs: int) -> Task:
                 lambda trial: PyTorchLightningPruningCallback(trial, monitor="val_acc"))
 
 
-def keras_task(trials: int, epochs: int) -> Task:
+def add_noise(images: np.ndarray, sigma: float, seed: int) -> np.ndarray:
+    """``images`` plus Gaussian noise of standard deviation ``sigma`` (a harder version of the data)."""
+    return images + sigma * np.random.default_rng(seed).normal(size=images.shape).astype(images.dtype)
+
+
+def keras_task(trials: int, epochs: int, noise: float = KERAS_NOISE) -> Task:
     import keras
     from optuna_integration import KerasPruningCallback
 
@@ -138,8 +151,9 @@ def keras_task(trials: int, epochs: int) -> Task:
 
     ex = load_example("keras_cnn")
     (x, y), (xv, yv) = ex.make_images(512, 0), ex.make_images(256, 1)
-    # hflip (label-preserving here): hpcore_keras.make_augmentation with no augmentation returns an
-    # empty keras.Sequential, which fails when the example's build() calls it on an Input.
+    # With the example's images most configurations reach val_auc 1.0; extra noise keeps them apart.
+    x, xv = add_noise(x, noise, 10), add_noise(xv, noise, 11)
+    # hflip: hpcore_keras.make_augmentation without augmentation gives an empty Sequential, which fails.
     fixed = {"depth": 2, "filter_size": 3, "pooling": "max", "init": "he_normal", "hflip": 0.5}
 
     def fit(params: dict[str, Any], callback: Any) -> float:
@@ -155,7 +169,8 @@ def keras_task(trials: int, epochs: int) -> Task:
         "filters": hpcore.Int(2, 16, scale="log"),
         "dropout": hpcore.Float(0.0, 0.5, scale="linear"),
     })
-    return Task("Keras 3 (torch backend)", space, "val_auc", "maximize", trials, epochs, 1, fit,
+    name = "Keras 3 (torch backend)" + (f", images with extra noise {noise:g}" if noise > 0 else "")
+    return Task(name, space, "val_auc", "maximize", trials, epochs, 1, fit,
                 lambda: TuningCallback(monitor="val_auc"),
                 lambda trial: KerasPruningCallback(trial, monitor="val_auc"))
 
@@ -185,7 +200,7 @@ def xgboost_task(trials: int, rounds: int) -> Task:
                 step_name="rounds")
 
 
-TASKS: dict[str, Callable[[int, int], Task]] = {"lightning": lightning_task, "keras": keras_task,
+TASKS: dict[str, Callable[..., Task]] = {"lightning": lightning_task, "keras": keras_task,
                                                 "xgboost": xgboost_task}
 DEFAULTS = {"lightning": (20, 10), "keras": (20, 10), "xgboost": (30, 200)}  # trials, max steps
 
@@ -206,7 +221,7 @@ def suggest(trial: optuna.Trial, space: hpcore.SearchSpace) -> dict[str, Any]:
 
 
 class PerStepMedianStopper(Stopper):
-    """Optuna's ``MedianPruner`` rule as an hpcore stopper (for the ablation ``hpcore-per-step``).
+    """Optuna's ``MedianPruner`` rule as an hpcore stopper (the variant ``hpcore-per-step``).
 
     At a report of trial ``t`` at step ``s > warmup_steps``, once at least ``min_trials`` trials have
     *completed*: ``t`` stops when its best value so far is strictly worse than the median of the
@@ -268,12 +283,10 @@ def run_hpcore(task: Task, seed: int, stopper: str = "median") -> Run:
                            max_trials=task.trials, seed=seed, progress=False)
     t0 = time.perf_counter()
     result = job.run()
-    seconds = time.perf_counter() - t0
     best = result.best
     assert best is not None and best.value is not None
-    steps = sum(r.step or 0 for r in result.trials)
     stopped = sum(r.state == hpcore.TrialState.STOPPED for r in result.trials)
-    return Run(float(best.value), steps, stopped, seconds)
+    return Run(float(best.value), sum(r.step or 0 for r in result.trials), stopped, time.perf_counter() - t0)
 
 
 def run_optuna(task: Task, seed: int, n_startup: int) -> Run:
@@ -289,67 +302,89 @@ def run_optuna(task: Task, seed: int, n_startup: int) -> Run:
     seconds = time.perf_counter() - t0
     # Optuna's callbacks report 0-based epochs/iterations: a trial whose last step is k ran k + 1.
     steps = sum(t.last_step + 1 for t in study.trials if t.last_step is not None)
-    stopped = sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials)
-    return Run(float(study.best_value), steps, stopped, seconds)
+    return Run(float(study.best_value), steps,
+               sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials), seconds)
 
 
-VARIANTS = {"hpcore": "hpcore", "optuna": "Optuna", "hpcore-per-step": "hpcore + per-step median"}
+# Variant -> (short label for the tables, what it is).
+VARIANTS = {"hpcore-per-step": ("hpcore, Optuna's rule", "hpcore's sampler with the median rule of Optuna's "
+                                  "MedianPruner (running_average=False, completed_only=True)"),
+            "hpcore": ("hpcore, default median", "hpcore's sampler with its default median rule (SageMaker's: "
+                                                 "running averages, every trial that reached the step)"),
+            "optuna": ("Optuna", "TPESampler + MedianPruner")}
+
+
+def equal_or_better(h: Run, o: Run, direction: str) -> bool:
+    return h.best >= o.best if direction == "maximize" else h.best <= o.best
 
 
 def verdict(h: Run, o: Run, direction: str) -> str:
-    better = h.best >= o.best if direction == "maximize" else h.best <= o.best
-    return "yes" if better and h.steps <= o.steps else "**no**"
+    return "yes" if equal_or_better(h, o, direction) and h.steps <= o.steps else "**no**"
 
 
 def table(task: Task, seeds: list[int], runs: dict[str, list[Run]]) -> str:
+    """One row per seed and variant, then the means; each hpcore row is compared with Optuna's."""
     s = task.step_name
     names = list(runs)
-    compare = "hpcore" in runs and "optuna" in runs
-    labels = " / ".join(VARIANTS[v] for v in names)
-    head = ([f"{VARIANTS[v]} best" for v in names] + [f"{VARIANTS[v]} {s}" for v in names]
-            + [f"stopped ({labels})", f"time s ({labels})"]
-            + (["hpcore equal-or-better with no more steps"] if compare else []))
+    compare = "optuna" in runs
     lines = [f"**{task.framework}**: {task.trials} trials, at most {task.steps} {s} each "
              f"({task.trials * task.steps} {s} without stopping), warm-up {task.warmup}, "
              f"objective {task.objective} ({task.direction})",
              "",
-             "| seed | " + " | ".join(head) + " |",
-             "|---" * (len(head) + 1) + "|"]
+             f"| seed | variant | best | {s} | stopped | time s |"
+             + (" best >= Optuna's | no more steps | both |" if compare else ""),
+             "|---|---|---:|---:|---:|---:|" + ("---|---|---|" if compare else "")]
 
-    def row(label: str, rs: dict[str, Run], stopped: dict[str, float], steps_fmt: str) -> str:
-        cells = ([f"{rs[v].best:.4f}" for v in names] + [format(rs[v].steps, steps_fmt) for v in names]
-                 + [" / ".join(format(stopped[v], steps_fmt) for v in names),
-                    " / ".join(f"{rs[v].seconds:.0f}" for v in names)]
-                 + ([verdict(rs["hpcore"], rs["optuna"], task.direction)] if compare else []))
-        return f"| {label} | " + " | ".join(cells) + " |"
+    def row(label: str, v: str, r: Run, o: Run | None, fmt: str, stopped: float) -> str:
+        cells = [label, VARIANTS[v][0], f"{r.best:.4f}", format(r.steps, fmt), format(stopped, fmt),
+                 f"{r.seconds:.0f}"]
+        if compare:
+            cells += (["", "", ""] if o is None or v == "optuna" else
+                      ["yes" if equal_or_better(r, o, task.direction) else "no",
+                       "yes" if r.steps <= o.steps else "no", verdict(r, o, task.direction)])
+        return "| " + " | ".join(cells) + " |"
 
     for i, seed in enumerate(seeds):
-        rs = {v: runs[v][i] for v in names}
-        lines.append(row(str(seed), rs, {v: rs[v].stopped for v in names}, ".0f"))
+        lines += [row(str(seed), v, runs[v][i], runs["optuna"][i] if compare else None, ".0f", runs[v][i].stopped)
+                  for v in names]
     means = {v: Run(statistics.fmean(r.best for r in runs[v]), statistics.fmean(r.steps for r in runs[v]),
                     0, statistics.fmean(r.seconds for r in runs[v])) for v in names}
-    lines.append(row("**mean**", means, {v: statistics.fmean(r.stopped for r in runs[v]) for v in names}, ".1f"))
+    for v in names:
+        lines.append(row("**mean**", v, means[v], means.get("optuna"), ".1f",
+                         statistics.fmean(r.stopped for r in runs[v])))
+    lines.append("")
+    for v in [v for v in names if v != "optuna"] if compare else []:
+        ok = sum(verdict(h, o, task.direction) == "yes" for h, o in zip(runs[v], runs["optuna"], strict=True))
+        ratio = means[v].steps / means["optuna"].steps if means["optuna"].steps else math.nan
+        lines.append(f"- {VARIANTS[v][0]}: equal-or-better best with no more steps on {ok} of {len(seeds)} "
+                     f"seeds; mean best {means[v].best:.4f} vs {means['optuna'].best:.4f}, "
+                     f"mean {s} {means[v].steps:.1f} vs {means['optuna'].steps:.1f} ({ratio:.2f}x).")
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frameworks", nargs="+", choices=list(TASKS), default=list(TASKS))
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=["hpcore", "optuna"],
-                        help="hpcore-per-step: hpcore's sampler with Optuna's median rule (ablation)")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS),
+                        help="; ".join(f"{k}: {d}" for k, (_, d) in VARIANTS.items()))
     parser.add_argument("--trials", type=int, default=None, help="override every task's trial budget")
     parser.add_argument("--steps", type=int, default=None, help="override every task's max epochs/rounds")
+    parser.add_argument("--keras-noise", type=float, default=KERAS_NOISE,
+                        help="extra noise on the Keras task's images (0: the example's data as is)")
+    parser.add_argument("--stopped-noise", type=float, default=bayesian.STOPPED_NOISE,
+                        help="extra GP variance of early-stopped trials in hpcore's strategy (0: exact, as before)")
     args = parser.parse_args()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    warnings.filterwarnings("ignore")
+    bayesian.STOPPED_NOISE = args.stopped_noise
+    optuna.logging.set_verbosity(optuna.logging.WARNING), warnings.filterwarnings("ignore")
     logging.getLogger("hpcore").setLevel(logging.ERROR)
     if "hpcore-per-step" in args.variants:
         hpcore.plugins.register(_PerStepPlugin(), name="bench-median-per-step")
     for name in args.frameworks:
         trials, steps = DEFAULTS[name]
-        task = TASKS[name](args.trials or trials, args.steps or steps)
-        n_startup = BayesianStrategy(task.space, direction=task.direction).n_initial
+        extra = {"noise": args.keras_noise} if name == "keras" else {}
+        task = TASKS[name](args.trials or trials, args.steps or steps, **extra)
+        n_startup = bayesian.BayesianStrategy(task.space, direction=task.direction).n_initial
         runs: dict[str, list[Run]] = {v: [] for v in args.variants}
         for seed in args.seeds:
             for v in args.variants:
@@ -358,7 +393,7 @@ def main() -> None:
                 print(f"# {name} seed {seed} {v}: best {r.best:.4f}, {r.steps} steps, {r.stopped} stopped, "
                       f"{r.seconds:.0f} s", flush=True)
                 runs[v].append(r)
-        print(f"\n{table(task, args.seeds, runs)}\n  (TPE and hpcore start-up trials: {n_startup})\n", flush=True)
+        print(f"\n{table(task, args.seeds, runs)}\n\n(TPE and hpcore start-up trials: {n_startup})\n", flush=True)
 
 
 if __name__ == "__main__":

@@ -252,3 +252,16 @@ def test_numerical_failures_are_recorded_not_raised():
     t = tuner.ask()
     assert 0 <= t.params["x"] <= 1
     assert isinstance(tuner.diagnostics, list)
+
+
+def test_stopped_trials_enter_the_model_as_noisier_observations():
+    from hpcore.strategies.bayesian import STOPPED_NOISE
+
+    space = SearchSpace({"x": Float(0, 1)})
+    tuner = BayesianStrategy(space, seed=0, n_initial=2)
+    for x, value, state in [(0.1, 1.0, None), (0.5, 0.2, None), (0.9, 3.0, "stopped"), (0.3, None, "failed")]:
+        tuner.observe({"x": x}, value, state)
+    _, y, extra, _, best = tuner._dataset(np.random.default_rng(0))
+    # Completed and failed rows are exact; the stopped trial's partial value gets extra variance.
+    assert extra.tolist() == [0.0, 0.0, STOPPED_NOISE, 0.0]
+    assert best == min(y[:2])  # the incumbent is the best completed trial, not the stopped one

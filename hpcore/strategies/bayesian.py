@@ -33,6 +33,10 @@ LBFGS_ITERS = 60
 LOCAL_EVERY = 3  # every third model-based ask (by trial id) searches only near the incumbent ...
 LOCAL_RADIUS = 0.5  # ... within this many lengthscales per column (at most 0.2 of the range)
 WARP_GAIN = 4.0  # nats of log posterior per warped column the warping must add to be used
+# Extra variance (model units) of an early-stopped trial's value: it was measured at a lower fidelity
+# (an earlier epoch), so the GP should not interpolate it exactly. Fitted exactly, partial values
+# stopped at different steps look like a rough objective and pull the lengthscales down.
+STOPPED_NOISE = 0.25
 
 
 class BayesianStrategy(Strategy):
@@ -46,7 +50,8 @@ class BayesianStrategy(Strategy):
     ask looks only within half a lengthscale of the best result, which polishes it (final precision
     on smooth objectives comes from these local steps). Failed trials count as
     the worst result seen, so their region is avoided; early-stopped trials count with their last
-    reported objective. See ``docs/bayesian.md``.
+    reported objective, as noisier observations than completed ones (a value from an earlier step).
+    See ``docs/bayesian.md``.
 
     Args:
         space: The search space.
@@ -196,7 +201,9 @@ class BayesianStrategy(Strategy):
         worst = float(np.max(np.concatenate([y_good, y_old])))
         y = np.concatenate([y_good, np.full(len(failed), worst), y_old])
         X = self.enc.to_model(np.vstack([U, self._transfer_U]))
-        extra = np.concatenate([np.zeros(len(U)), np.full(len(y_old), self._transfer_noise)])
+        stopped = np.array([o.state is TrialState.STOPPED for o in good], dtype=bool)
+        extra = np.concatenate([np.where(stopped, STOPPED_NOISE, 0.0), np.zeros(len(failed)),
+                                np.full(len(y_old), self._transfer_noise)])
         done = [o.state is TrialState.COMPLETED for o in good]
         if any(done):
             best = float(np.min(y_good[np.array(done)]))
