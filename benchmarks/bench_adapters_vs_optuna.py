@@ -6,9 +6,10 @@ generators and models, a smaller search space; the Keras images get extra noise 
 values do not all saturate at 1.0), is tuned per seed with the same budget by three variants:
 
 * **hpcore, Optuna's rule** (``hpcore-per-step``, the main comparison):
-  ``hpcore.TuningJob(strategy="bayesian", early_stopping=PerStepMedianStopper)`` with the adapter's
-  ``TuningCallback``: the median rule of Optuna's ``MedianPruner`` (values at the step, not running
-  averages; completed trials only), ``min_trials=3``, ``warmup_steps=W``;
+  ``hpcore.TuningJob(strategy="bayesian", early_stopping="median")`` with ``stopper_options``
+  ``running_average=False, completed_only=True`` and the adapter's ``TuningCallback``: the rule of
+  Optuna's ``MedianPruner`` (values at the step, not running averages; completed trials only),
+  ``min_trials=3``, ``warmup_steps=W``;
 * **hpcore, default median** (``hpcore``): the same with ``early_stopping="median"`` (SageMaker's
   rule: running averages, every trial that reached the step), same ``min_trials`` and warm-up;
 * **Optuna** (``optuna``): ``TPESampler(seed)`` + ``MedianPruner(n_startup_trials=3, n_warmup_steps=W)``
@@ -64,7 +65,6 @@ import numpy as np  # noqa: E402
 import optuna  # noqa: E402
 
 import hpcore  # noqa: E402
-from hpcore.stopping.basic import Stopper  # noqa: E402
 from hpcore.strategies import bayesian  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -220,49 +220,8 @@ def suggest(trial: optuna.Trial, space: hpcore.SearchSpace) -> dict[str, Any]:
     return out
 
 
-class PerStepMedianStopper(Stopper):
-    """Optuna's ``MedianPruner`` rule as an hpcore stopper (the variant ``hpcore-per-step``).
-
-    At a report of trial ``t`` at step ``s > warmup_steps``, once at least ``min_trials`` trials have
-    *completed*: ``t`` stops when its best value so far is strictly worse than the median of the
-    values the completed trials reported *at step* ``s`` (not running averages; stopped trials left
-    out). This is ``PercentilePruner(50)`` with ``n_startup_trials=min_trials``, ``n_min_trials=1``.
-    """
-
-    name = "median_per_step"
-
-    def __init__(self, direction: str = "minimize", warmup_steps: int = 0, min_trials: int = 3,
-                 **options: Any) -> None:
-        super().__init__(direction, **options)
-        self.warmup_steps, self.min_trials = int(warmup_steps), int(min_trials)
-        self.values: dict[int, dict[int, float]] = {}
-        self.best: dict[int, float] = {}
-        self.completed: set[int] = set()
-
-    def report(self, trial_id: int, step: int, value: float) -> str | None:
-        self.values.setdefault(trial_id, {})[step] = value
-        best = self.best.get(trial_id)
-        if best is None or self.better(value, best):
-            self.best[trial_id] = best = value
-        if step <= self.warmup_steps or len(self.completed) < self.min_trials:
-            return None
-        at_step = [self.values[t][step] for t in self.completed if step in self.values.get(t, {})]
-        if not at_step:
-            return None
-        median = statistics.median(at_step)
-        if self.better(median, best):
-            return f"median per step: best {best:.6g} at step {step} is worse than the median {median:.6g}"
-        return None
-
-    def finish(self, trial_id: int, state: hpcore.TrialState, value: float | None) -> None:
-        if state == hpcore.TrialState.COMPLETED:
-            self.completed.add(trial_id)
-
-
-class _PerStepPlugin:
-    @hpcore.hookimpl
-    def hpcore_add_stoppers(self) -> dict[str, Any]:
-        return {PerStepMedianStopper.name: PerStepMedianStopper}
+#: hpcore's ``median`` stopper with Optuna's ``MedianPruner`` rule: values at the step, completed trials only.
+OPTUNA_RULE: dict[str, Any] = {"running_average": False, "completed_only": True}
 
 
 @dataclass
@@ -273,13 +232,13 @@ class Run:
     seconds: float
 
 
-def run_hpcore(task: Task, seed: int, stopper: str = "median") -> Run:
+def run_hpcore(task: Task, seed: int, rule: dict[str, Any] | None = None) -> Run:
     def train(params: dict[str, Any], reporter: hpcore.Reporter) -> None:
         task.fit(params, task.hpcore_callback())  # returns nothing: the objective is the last report
 
     job = hpcore.TuningJob(train, task.space, objective=task.objective, direction=task.direction,
-                           strategy="bayesian", early_stopping=stopper,
-                           stopper_options={"min_trials": 3, "warmup_steps": task.warmup},
+                           strategy="bayesian", early_stopping="median",
+                           stopper_options={"min_trials": 3, "warmup_steps": task.warmup, **(rule or {})},
                            max_trials=task.trials, seed=seed, progress=False)
     t0 = time.perf_counter()
     result = job.run()
@@ -378,8 +337,6 @@ def main() -> None:
     bayesian.STOPPED_NOISE = args.stopped_noise
     optuna.logging.set_verbosity(optuna.logging.WARNING), warnings.filterwarnings("ignore")
     logging.getLogger("hpcore").setLevel(logging.ERROR)
-    if "hpcore-per-step" in args.variants:
-        hpcore.plugins.register(_PerStepPlugin(), name="bench-median-per-step")
     for name in args.frameworks:
         trials, steps = DEFAULTS[name]
         extra = {"noise": args.keras_noise} if name == "keras" else {}
@@ -389,7 +346,7 @@ def main() -> None:
         for seed in args.seeds:
             for v in args.variants:
                 r = (run_optuna(task, seed, n_startup) if v == "optuna"
-                     else run_hpcore(task, seed, "median" if v == "hpcore" else PerStepMedianStopper.name))
+                     else run_hpcore(task, seed, None if v == "hpcore" else OPTUNA_RULE))
                 print(f"# {name} seed {seed} {v}: best {r.best:.4f}, {r.steps} steps, {r.stopped} stopped, "
                       f"{r.seconds:.0f} s", flush=True)
                 runs[v].append(r)

@@ -8,7 +8,7 @@ script runs the ``bayesian`` strategy with early stopping on the two problems of
 per full run) for each value of ``--noise`` and prints, per problem and stopping rule, the mean and
 median best completed objective and the mean number of epochs over the seeds. Rules: hpcore's
 ``median`` (its default) and ``median_per_step``, the rule of Optuna's ``MedianPruner``
-(``PerStepMedianStopper`` of ``bench_adapters_vs_optuna.py``); both with ``min_trials=3``,
+(hpcore's ``median`` with ``running_average=False, completed_only=True``); both with ``min_trials=3``,
 ``warmup_steps=1``. Run::
 
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 python benchmarks/bench_stopped_noise.py \\
@@ -35,6 +35,8 @@ import bench_early_stopping as es  # noqa: E402
 import hpcore  # noqa: E402
 from hpcore.strategies import bayesian  # noqa: E402
 
+RULES: dict[str, dict[str, Any]] = {"median": {}, "median_per_step": adapters.OPTUNA_RULE}
+
 
 def run(problem: es.Problem, seed: int, stopper: str, trials: int) -> tuple[float, int]:
     """One tuning job; returns its best completed objective and the epochs it trained."""
@@ -51,8 +53,8 @@ def run(problem: es.Problem, seed: int, stopper: str, trials: int) -> tuple[floa
         return {problem.objective: value}
 
     job = hpcore.TuningJob(train, problem.space, objective=problem.objective, direction=problem.direction,
-                           strategy="bayesian", early_stopping=stopper,
-                           stopper_options={"min_trials": 3, "warmup_steps": 1},
+                           strategy="bayesian", early_stopping="median",
+                           stopper_options={"min_trials": 3, "warmup_steps": 1, **RULES[stopper]},
                            max_trials=trials, seed=seed, progress=False)
     best = job.run().best
     assert best is not None and best.value is not None
@@ -71,7 +73,6 @@ def main() -> None:
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     logging.getLogger("hpcore").setLevel(logging.ERROR)
-    hpcore.plugins.register(adapters._PerStepPlugin(), name="bench-median-per-step")
     print("| problem | rule | STOPPED_NOISE | best (mean) | best (median) | epochs (mean) |")
     print("|---|---|---:|---:|---:|---:|")
     for name in args.problems:
