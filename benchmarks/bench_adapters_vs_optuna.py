@@ -61,7 +61,7 @@ import statistics
 import tempfile
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +118,8 @@ class Run:
     steps: float  # epochs / rounds run, over all trials (a mean over seeds in the last row)
     stopped: int  # trials stopped / pruned
     seconds: float
+    #: per trial, in the order run: (steps it ran, its objective if it completed, else None)
+    history: list[tuple[int, float | None]] = field(default_factory=list)
 
 
 def hpcore_job(task: Task, seed: int, variant: str, min_resource: int | None = None,
@@ -141,7 +143,10 @@ def run_hpcore(task: Task, seed: int, variant: str, min_resource: int | None = N
     best = result.best
     assert best is not None and best.value is not None
     stopped = sum(r.state == hpcore.TrialState.STOPPED for r in result.trials)
-    return Run(float(best.value), sum(r.step or 0 for r in result.trials), stopped, time.perf_counter() - t0)
+    history = [(r.step or 0, r.value if r.state == hpcore.TrialState.COMPLETED else None)
+               for r in sorted(result.trials, key=lambda r: r.id)]
+    return Run(float(best.value), sum(r.step or 0 for r in result.trials), stopped, time.perf_counter() - t0,
+               history)
 
 
 def run_optuna(task: Task, seed: int, n_startup: int, variant: str = "optuna",
@@ -158,8 +163,10 @@ def run_optuna(task: Task, seed: int, n_startup: int, variant: str = "optuna",
     seconds = time.perf_counter() - t0
     # Optuna's callbacks report 0-based epochs/iterations: a trial whose last step is k ran k + 1.
     steps = sum(t.last_step + 1 for t in study.trials if t.last_step is not None)
+    history = [(t.last_step + 1 if t.last_step is not None else 0,
+                t.value if t.state == optuna.trial.TrialState.COMPLETE else None) for t in study.trials]
     return Run(float(study.best_value), steps,
-               sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials), seconds)
+               sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials), seconds, history)
 
 
 def check_rungs(task: Task, seed: int, min_resource: int | None = None) -> list[str]:
@@ -222,6 +229,22 @@ def equal_or_better(h: Run, o: Run, direction: str) -> bool:
     return h.best >= o.best if direction == "maximize" else h.best <= o.best
 
 
+def reach(run: Run, target: float, direction: str) -> int | None:
+    """Steps ``run`` had consumed when a completed trial first equalled or beat ``target`` (None if never)."""
+    used = 0
+    for steps, value in run.history:
+        used += steps
+        if value is not None and (value >= target if direction == "maximize" else value <= target):
+            return used
+    return None
+
+
+def reaches(h: Run, o: Run, direction: str) -> bool:
+    """Whether ``h`` reached ``o``'s final best having used no more steps than ``o`` did in all."""
+    needed = reach(h, o.best, direction)
+    return needed is not None and needed <= o.steps
+
+
 def verdict(h: Run, o: Run, direction: str) -> str:
     return "yes" if equal_or_better(h, o, direction) and h.steps <= o.steps else "**no**"
 
@@ -238,16 +261,20 @@ def table(task: Task, seeds: list[int], runs: dict[str, list[Run]], min_resource
              + f", objective {task.objective} ({task.direction})",
              "",
              f"| seed | variant | best | {s} | stopped | time s |"
-             + (" best >= Optuna's | no more steps | both |" if compare else ""),
-             "|---|---|---:|---:|---:|---:|" + ("---|---|---|" if compare else "")]
+             + (" best >= Optuna's | no more steps | both | reached Optuna's best within its steps |"
+                if compare else ""),
+             "|---|---|---:|---:|---:|---:|" + ("---|---|---|---|" if compare else "")]
 
     def row(label: str, v: str, r: Run, o: Run | None, fmt: str, stopped: float) -> str:
         cells = [label, VARIANTS[v][0], f"{r.best:.4f}", format(r.steps, fmt), format(stopped, fmt),
                  f"{r.seconds:.0f}"]
         if compare:
-            cells += (["", "", ""] if o is None else
+            needed = None if o is None or not r.history else reach(r, o.best, task.direction)
+            cells += (["", "", "", ""] if o is None else
                       ["yes" if equal_or_better(r, o, task.direction) else "no",
-                       "yes" if r.steps <= o.steps else "no", verdict(r, o, task.direction)])
+                       "yes" if r.steps <= o.steps else "no", verdict(r, o, task.direction),
+                       "" if not r.history else "no" if needed is None else
+                       f"{'yes' if needed <= o.steps else 'no'} ({needed} {s})"])
         return "| " + " | ".join(cells) + " |"
 
     def ref_run(v: str, i: int) -> Run | None:
@@ -272,6 +299,10 @@ def table(task: Task, seeds: list[int], runs: dict[str, list[Run]], min_resource
         lines.append(f"- {VARIANTS[v][0]} vs {VARIANTS[ref][0]}: equal-or-better best with no more steps on {ok} "
                      f"of {len(seeds)} seeds; mean best {means[v].best:.4f} vs {means[ref].best:.4f}, "
                      f"mean {s} {means[v].steps:.1f} vs {means[ref].steps:.1f} ({ratio:.2f}x).")
+        got = sum(reaches(h, o, task.direction) for h, o in zip(runs[v], runs[ref], strict=True))
+        back = sum(reaches(o, h, task.direction) for h, o in zip(runs[v], runs[ref], strict=True))
+        lines.append(f"- {VARIANTS[v][0]} reached {VARIANTS[ref][0]}'s final best within {VARIANTS[ref][0]}'s "
+                     f"total {s} on {got} of {len(seeds)} seeds; the other way round on {back}.")
     return "\n".join(lines)
 
 
