@@ -64,6 +64,17 @@ class Task:
     step_name: str = "epochs"
 
 
+def cnn_space() -> hpcore.SearchSpace:
+    """The space of the Lightning and Keras CNN tasks: optimizer settings, filters and dropout."""
+    return hpcore.SearchSpace({
+        "optimizer": hpcore.Categorical(["adam", "sgd"], category="optimizer"),
+        "lr": hpcore.Float(1e-4, 1e-1, scale="log", category="optimizer"),
+        "momentum": hpcore.Float(0.5, 0.95, scale="reverse_log", category="optimizer"),
+        "filters": hpcore.Int(2, 16, scale="log"),
+        "dropout": hpcore.Float(0.0, 0.5, scale="linear"),
+    })
+
+
 def lightning_task(trials: int, epochs: int) -> Task:
     import lightning.pytorch as pl
     import torch
@@ -88,13 +99,7 @@ def lightning_task(trials: int, epochs: int) -> Task:
         trainer.fit(ex.BarNet({**fixed, **params}), train_dl, valid_dl)
         return float(trainer.callback_metrics["val_acc"])
 
-    space = hpcore.SearchSpace({
-        "optimizer": hpcore.Categorical(["adam", "sgd"], category="optimizer"),
-        "lr": hpcore.Float(1e-4, 1e-1, scale="log", category="optimizer"),
-        "momentum": hpcore.Float(0.5, 0.95, scale="reverse_log", category="optimizer"),
-        "filters": hpcore.Int(2, 16, scale="log"),
-        "dropout": hpcore.Float(0.0, 0.5, scale="linear"),
-    })
+    space = cnn_space()
     return Task("Lightning 2 (torch)", space, "val_acc", "maximize", trials, epochs, 1, fit,
                 lambda: TuningCallback(monitor="val_acc"),
                 lambda trial: PyTorchLightningPruningCallback(trial, monitor="val_acc"))
@@ -124,13 +129,7 @@ def keras_task(trials: int, epochs: int, noise: float = KERAS_NOISE) -> Task:
                                                     verbose=0, callbacks=[callback])
         return float(history.history["val_auc"][-1])
 
-    space = hpcore.SearchSpace({
-        "optimizer": hpcore.Categorical(["adam", "sgd"], category="optimizer"),
-        "lr": hpcore.Float(1e-4, 1e-1, scale="log", category="optimizer"),
-        "momentum": hpcore.Float(0.5, 0.95, scale="reverse_log", category="optimizer"),
-        "filters": hpcore.Int(2, 16, scale="log"),
-        "dropout": hpcore.Float(0.0, 0.5, scale="linear"),
-    })
+    space = cnn_space()
     name = "Keras 3 (torch backend)" + (f", images with extra noise {noise:g}" if noise > 0 else "")
     return Task(name, space, "val_auc", "maximize", trials, epochs, 1, fit,
                 lambda: TuningCallback(monitor="val_auc"),
