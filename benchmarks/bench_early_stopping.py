@@ -57,6 +57,11 @@ MEDIAN_VARIANTS: list[Setting] = [
     {}, {"running_average": False}, {"completed_only": True},
     {"running_average": False, "completed_only": True}, {"compare": "running_average"},
     {"compare": "running_average", "completed_only": True}]
+# Percentiles other than the median (50): hpcore's default rule and Optuna's rule with each, and
+# Optuna's PercentilePruner with the same ones.
+PERCENTILES = (55, 60)
+MEDIAN_VARIANTS += [{**v, "percentile": p} for v in ({}, {"running_average": False, "completed_only": True})
+                    for p in PERCENTILES]
 
 
 def optuna_brackets(setting: Setting) -> int:
@@ -70,13 +75,16 @@ def optuna_brackets(setting: Setting) -> int:
 def grid(lib: str, rule: str) -> list[Setting]:
     if lib == "hpcore" and rule == "median":
         return [{**s, **v} for v in MEDIAN_VARIANTS for s in GRIDS["median"]]
+    if rule == "median":
+        return GRIDS["median"] + [{**s, "percentile": p} for p in PERCENTILES for s in GRIDS["median"]]
     if lib == "hpcore" and rule == "hyperband":
         # hpcore's brackets, and Optuna's where they differ (27 / min_resource not a power of eta).
         return GRIDS[rule] + [{**s, "brackets": optuna_brackets(s)} for s in GRIDS[rule]
                               if optuna_brackets(s) < len(rung_levels(s["min_resource"], EPOCHS,
                                                                       s["reduction_factor"])) + 1]
     return GRIDS[rule]
-OPTUNA_NAMES = {"median": "MedianPruner", "asha": "SuccessiveHalvingPruner", "hyperband": "HyperbandPruner"}
+OPTUNA_NAMES = {"median": "MedianPruner / PercentilePruner", "asha": "SuccessiveHalvingPruner",
+                "hyperband": "HyperbandPruner"}
 
 
 # -- runners ------------------------------------------------------------------------------------
@@ -123,6 +131,9 @@ def run_hpcore(problem: Problem, seed: int, rule: str, setting: Setting) -> Run:
 def optuna_pruner(rule: str, setting: Setting) -> optuna.pruners.BasePruner:
     if rule == "none":
         return optuna.pruners.NopPruner()
+    if rule == "median" and "percentile" in setting:
+        return optuna.pruners.PercentilePruner(setting["percentile"], n_startup_trials=setting["min_trials"],
+                                               n_warmup_steps=setting["warmup_steps"] + 1)
     if rule == "median":
         # hpcore's warm-up exempts steps <= warmup_steps; Optuna's exempts steps < n_warmup_steps.
         return optuna.pruners.MedianPruner(n_startup_trials=setting["min_trials"],
@@ -250,12 +261,14 @@ def held_out_table(problem: Problem, seeds: list[int], runs: Runs, measure: str)
             *selection_table(check, measure, pick)]
 
 
-def method_name(lib: str, rule: str) -> str:
+def method_name(lib: str, rule: str, setting: str = "") -> str:
+    if lib == "optuna" and rule == "median" and setting:
+        return "PercentilePruner" if "percentile=" in setting else "MedianPruner"
     return OPTUNA_NAMES.get(rule, rule) if lib == "optuna" else rule
 
 
 def row(key: Key, s: dict[str, float]) -> str:
-    return (f"| {key[0]} | {method_name(key[0], key[1])} | {key[2]} | {s['steps']:.0f} | {s['saved']:.1f}% | "
+    return (f"| {key[0]} | {method_name(*key)} | {key[2]} | {s['steps']:.0f} | {s['saved']:.1f}% | "
             f"{s['best']:.4f} | {s['loss']:+.2f}% / {s['worst']:+.2f}% | "
             f"{s['true']:.4f} | {s['tloss']:+.2f}% / {s['tworst']:+.2f}% |")
 
@@ -382,7 +395,8 @@ def main(argv: list[str] | None = None) -> None:
     assert isinstance(trainer, DigitsMLP)
     print(f"Grids: median {GRIDS['median']}, for hpcore with each of the options {MEDIAN_VARIANTS}; "
           f"asha and hyperband {GRIDS['asha']}, max_resource={EPOCHS} (hyperband also with Optuna's brackets). "
-          "Optuna: MedianPruner(n_startup_trials=min_trials, n_warmup_steps=warmup_steps + 1), "
+          "Optuna: MedianPruner(n_startup_trials=min_trials, n_warmup_steps=warmup_steps + 1) and "
+          f"PercentilePruner(percentile, same arguments) for percentile in {PERCENTILES}, "
           "SuccessiveHalvingPruner(min_resource, reduction_factor), HyperbandPruner(min_resource, "
           f"max_resource={EPOCHS}, reduction_factor). MLP epochs actually trained: {trainer.epochs_trained} "
           f"in {trainer.seconds:.0f} s; total {time.perf_counter() - started:.0f} s.")

@@ -1,4 +1,5 @@
-"""The median rule's options (completed_only, compare) by hand and against Optuna's MedianPruner."""
+"""The median rule's options (completed_only, compare, percentile) by hand and against Optuna's
+MedianPruner and PercentilePruner."""
 
 from __future__ import annotations
 
@@ -92,25 +93,51 @@ def test_values_at_the_step_are_the_reported_ones(direction: str, sign: float) -
     assert s.report(1, 3, sign * 0.7) is None
 
 
+@pytest.mark.parametrize("direction,sign", DIRECTIONS)
+def test_percentile_moves_the_threshold(direction: str, sign: float) -> None:
+    # Step 1 values of the others: 0.1, 0.2, 0.3, 0.4 (losses). The median is 0.25; the 60th
+    # percentile, counted from the best, 0.1 + 0.6 * 3 * 0.1 = 0.28 (linear interpolation).
+    def stopper(percentile: float) -> MedianStopper:
+        s = MedianStopper(direction, min_trials=1, percentile=percentile)
+        for t, v in enumerate([0.1, 0.2, 0.3, 0.4]):
+            s.report(t, 1, sign * v)
+        return s
+
+    assert stopper(50).report(9, 1, sign * 0.27) == (
+        f"median: best {fmt(sign * 0.27)} at step 1 is worse than the median {fmt(sign * 0.25)} of 4 trials")
+    assert stopper(60).report(9, 1, sign * 0.27) is None
+    assert stopper(60).report(9, 1, sign * 0.29) == (f"median: best {fmt(sign * 0.29)} at step 1 is worse "
+                                                     f"than the 60th percentile {fmt(sign * 0.28)} of 4 trials")
+    # 20th percentile: 0.1 + 0.2 * 0.3 = 0.16; 0.18 is better than the median but stopped.
+    assert stopper(20).report(9, 1, sign * 0.18) is not None
+    assert stopper(20).report(9, 1, sign * 0.15) is None
+
+
 def test_options_are_checked() -> None:
     with pytest.raises(ConfigError, match="compare"):
         create_stopper("median", compare="last")
+    for bad in (-1, 100.5, "55"):
+        with pytest.raises(ConfigError, match="percentile"):
+            create_stopper("median", percentile=bad)
     s = create_stopper("median", "maximize", completed_only=True, compare="running_average")
     assert isinstance(s, MedianStopper) and s.completed_only and s.compare == "running_average"
 
 
-# -- the same decisions as Optuna's MedianPruner -----------------------------------------------
+# -- the same decisions as Optuna's MedianPruner and PercentilePruner ---------------------------
 @pytest.mark.parametrize("direction", ["minimize", "maximize"])
-@pytest.mark.parametrize("min_trials,warmup", [(1, 0), (3, 0), (2, 2)])
+@pytest.mark.parametrize("min_trials,warmup,percentile", [(1, 0, 50), (3, 0, 50), (2, 2, 50), (3, 0, 60),
+                                                          (2, 1, 30)])
 @pytest.mark.parametrize("seed", [0, 1])
 def test_values_at_the_step_of_completed_trials_is_optuna_median_pruner(
-        direction: str, min_trials: int, warmup: int, seed: int) -> None:
+        direction: str, min_trials: int, warmup: int, percentile: float, seed: int) -> None:
     optuna = pytest.importorskip("optuna")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(direction=direction, pruner=optuna.pruners.MedianPruner(
-        n_startup_trials=min_trials, n_warmup_steps=warmup + 1))
+    pruner = (optuna.pruners.MedianPruner(n_startup_trials=min_trials, n_warmup_steps=warmup + 1)
+              if percentile == 50 else optuna.pruners.PercentilePruner(
+                  percentile, n_startup_trials=min_trials, n_warmup_steps=warmup + 1))
+    study = optuna.create_study(direction=direction, pruner=pruner)
     stopper = MedianStopper(direction, min_trials=min_trials, warmup_steps=warmup, running_average=False,
-                            completed_only=True)
+                            completed_only=True, percentile=percentile)
     rng = random.Random(seed)
     steps, running, started, decisions = 8, {}, 0, 0
     while started < 24 or running:

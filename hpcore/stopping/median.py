@@ -6,6 +6,8 @@ import bisect
 import statistics
 from typing import Any
 
+import numpy as np
+
 from hpcore.errors import ConfigError
 from hpcore.hookspec import hookimpl
 from hpcore.stopping.asha import is_finite
@@ -84,10 +86,14 @@ class MedianStopper(Stopper):
         compare: Which value of ``t`` faces the median: ``"best"`` (default), the best value it
             reported so far; ``"running_average"``, its own running average up to ``s``, the same
             statistic as the others' (no lag in favour of ``t``; use with ``running_average=True``).
+        percentile: The threshold as a percentile of the others' values, counted from the best
+            (linear interpolation, as Optuna's ``PercentilePruner``): 50 (default) is the median;
+            a higher value keeps trials that are slightly worse than the median (55 stops only those
+            behind 55% of the others), a lower one stops more.
 
     Raises:
-        ConfigError: For a negative ``warmup_steps``, a ``min_trials`` below 1 or an unknown
-            ``compare``.
+        ConfigError: For a negative ``warmup_steps``, a ``min_trials`` below 1, an unknown
+            ``compare`` or a ``percentile`` outside 0..100.
 
     Example:
         >>> s = MedianStopper(direction="minimize", min_trials=2)
@@ -101,7 +107,7 @@ class MedianStopper(Stopper):
 
     def __init__(self, direction: str = "minimize", warmup_steps: int = 0, min_trials: int = 3,
                  running_average: bool = True, completed_only: bool = False, compare: str = "best",
-                 **options: Any) -> None:
+                 percentile: float = 50.0, **options: Any) -> None:
         super().__init__(direction, **options)
         if int(warmup_steps) != warmup_steps or warmup_steps < 0:
             raise ConfigError(f"median stopper: warmup_steps={warmup_steps!r}: use an integer of at least 0")
@@ -109,11 +115,15 @@ class MedianStopper(Stopper):
             raise ConfigError(f"median stopper: min_trials={min_trials!r}: use an integer of at least 1")
         if compare not in COMPARE:
             raise ConfigError(f"median stopper: compare={compare!r}: use one of {', '.join(COMPARE)}")
+        if not isinstance(percentile, (int, float)) or not 0.0 <= percentile <= 100.0:
+            raise ConfigError(f"median stopper: percentile={percentile!r}: use a number from 0 to 100 "
+                              "(50 is the median)")
         self.warmup_steps = int(warmup_steps)
         self.min_trials = int(min_trials)
         self.running_average = bool(running_average)
         self.completed_only = bool(completed_only)
         self.compare = compare
+        self.percentile = float(percentile)
         self._trials: dict[int, _History] = {}
         self._completed: set[int] = set()
 
@@ -135,16 +145,24 @@ class MedianStopper(Stopper):
                     for a in (self._statistic(other, step),) if a is not None]
         if len(averages) < self.min_trials:
             return None
-        median = statistics.median(averages)
+        threshold = self._threshold(averages)
         own = h.best if self.compare == "best" else h.running_average(step)
         assert own is not None
-        if self.better(median, own):
+        if self.better(threshold, own):
             kind = "" if self.running_average else " values at this step"
             who = "completed trials" if self.completed_only else "trials"
             what = "best" if self.compare == "best" else "running average"
-            return (f"median: {what} {own:.6g} at step {step} is worse than the median {median:.6g} "
+            where = "the median" if self.percentile == 50.0 else f"the {self.percentile:g}th percentile"
+            return (f"median: {what} {own:.6g} at step {step} is worse than {where} {threshold:.6g} "
                     f"of {len(averages)} {who}{kind}")
         return None
+
+    def _threshold(self, values: list[float]) -> float:
+        if self.percentile == 50.0:
+            return statistics.median(values)
+        # Counted from the best: the p-th percentile of losses, the (100 - p)-th of gains.
+        q = self.percentile if self.direction == "minimize" else 100.0 - self.percentile
+        return float(np.percentile(values, q))
 
     def finish(self, trial_id: int, state: TrialState, value: float | None) -> None:
         # An ended trial keeps its history: later trials are compared with it at every step it reached
