@@ -267,6 +267,31 @@ def test_a_parallel_batch_spreads_out_keeps_asks_near_the_incumbent_and_is_repro
     assert batch(0) == (best, params)
 
 
+@pytest.mark.parametrize("seed", [0, 2])
+def test_a_resumed_job_with_pending_trials_makes_the_same_parallel_ask(seed):
+    # The rules of parallel asks are keyed to trial ids: a job rebuilt from its results and its
+    # unfinished trials proposes trial 15 (odd id, trials pending: trust region) as the original
+    # did. (The hyperparameter fit's warm start differs after a rebuild, hence the tolerance.)
+    from hpcore.trial import Trial
+
+    space = SearchSpace({"x": Float(0, 1), "y": Float(0, 1), "z": Float(0, 1)})
+
+    def f(p):
+        return (p["x"] - 0.3) ** 2 + 2 * (p["y"] - 0.6) ** 2 + 0.5 * (p["z"] - 0.2) ** 2
+
+    original = run(BayesianStrategy(space, seed=seed), f, 12)
+    pending = [original.ask() for _ in range(3)]
+    nxt = original.ask()
+    resumed = BayesianStrategy(space, seed=seed)
+    for i, o in enumerate(original.observations):
+        resumed.observe(o.params, f(o.params), trial_id=i)
+    for t in pending:
+        resumed.add_pending(Trial(t.id, dict(t.params)))
+    again = resumed.ask()
+    assert again.id == nxt.id == 15
+    assert again.params == pytest.approx(nxt.params, abs=1e-4)
+
+
 def test_a_parallel_ask_that_would_repeat_a_known_point_draws_a_thompson_sample(monkeypatch):
     # Force log EI's choice onto the incumbent: one trial at a time it is proposed as it is; with
     # trials pending it is replaced by a posterior sample's minimum, which repeats nothing.
