@@ -10,7 +10,7 @@ from scipy.optimize import approx_fprime
 from scipy.stats import norm
 
 from hpcore._gp import acquisition, gp, kernels, transforms
-from hpcore._gp.optimize import Domain, maximize
+from hpcore._gp.optimize import Domain, maximize, thompson
 
 
 def _matern(r: np.ndarray) -> np.ndarray:
@@ -191,6 +191,39 @@ def test_optimizer_with_a_radius_stays_in_the_box_around_the_incumbent():
     z, _ = maximize(acq, domain, np.random.default_rng(0), anchors, ls, n_candidates=256,
                     radius=np.array([0.1, 0.05]))
     np.testing.assert_allclose(z, [0.4, 0.55], atol=1e-6)
+
+
+def test_posterior_samples_have_the_posterior_mean_covariance_and_are_seeded():
+    X = np.array([[0.1], [0.5], [0.9]])
+    y = np.array([1.0, -0.5, 0.3])
+    h = gp.Hyper(np.log([10.0]), 0.0, math.log(1e-4), np.zeros((0, 2)))
+    model = gp.GPModel(X, y, h, np.array([False]))
+    Zc = np.array([[0.3], [0.31], [0.7], [0.5]])
+    rng = np.random.default_rng(0)
+    draws = np.array([model.sample(Zc, rng) for _ in range(4000)])
+    mean, var, _, _ = model.predict(Zc)
+    np.testing.assert_allclose(draws.mean(axis=0), mean, atol=4 * np.sqrt(var.max() / 4000) + 1e-3)
+    np.testing.assert_allclose(draws.var(axis=0)[:3], var[:3], rtol=0.1)
+    # An observed point: its value is known (up to the jitter that keeps the factorisation stable).
+    assert draws[:, 3].std() < 0.1 * draws[:, :3].std(axis=0).min()
+    assert np.corrcoef(draws[:, 0], draws[:, 1])[0, 1] > 0.99  # joint: neighbours move together
+    np.testing.assert_array_equal(model.sample(Zc, np.random.default_rng(5)),
+                                  model.sample(Zc, np.random.default_rng(5)))
+
+
+def test_thompson_proposes_where_a_draw_is_lowest_near_a_known_minimum():
+    # A confident posterior with its minimum at x = 0.62: every draw's minimum is close to it,
+    # and a candidate, never an observed point (the anchor) itself.
+    X = np.linspace(0, 1, 9)[:, None]
+    y = (X[:, 0] - 0.62) ** 2 * 10
+    h = gp.Hyper(np.log([4.0]), 0.0, math.log(1e-6), np.zeros((0, 2)))
+    model = gp.GPModel(X, y, h, np.array([False]))
+    anchors = X[np.argsort(y)[:2]]
+    picks = [thompson(model.sample, Domain(1), np.random.default_rng(s), anchors, np.array([0.5]), 256)
+             for s in range(5)]
+    assert all(abs(z[0] - 0.62) < 0.05 for z in picks)
+    assert not any(np.any(np.all(np.isclose(z, X), axis=1)) for z in picks)
+    assert len({float(z[0]) for z in picks}) > 1  # a random choice, seeded
 
 
 def test_encoding_snaps_integers_like_the_space_and_enumerates_small_discrete_spaces():

@@ -166,6 +166,21 @@ class GPModel:
             dvar[:, j] = -2.0 * np.einsum("ij,ij->i", G, V)
         return mean, var, dmean, dvar
 
+    def sample(self, Zc: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """One joint draw of ``f`` at the rows of ``Zc`` (m, d) from the posterior, shape (m,).
+
+        Costs a Cholesky factorisation of the (m, m) posterior covariance (a small jitter keeps it
+        positive definite where candidates nearly coincide).
+        """
+        sqd = kernels.cross_sqdist(Zc, self.Z, self.rho, self.cat)
+        k = kernels.matern52(sqd, self.scale)[0]
+        mean = k @ self.alpha
+        W = lapack.dtrtrs(self.Lf, k.T, lower=1)[0]
+        C = kernels.matern52(kernels.cross_sqdist(Zc, Zc, self.rho, self.cat), self.scale)[0] - W.T @ W
+        C = 0.5 * (C + C.T)
+        C[np.diag_indices_from(C)] += 1e-6 * self.scale
+        return mean + robust_cholesky(C, self.diagnostics) @ rng.standard_normal(len(Zc))
+
     def condition_on(self, Zp: np.ndarray, yp: np.ndarray) -> GPModel:
         """A model with extra noiseless-extra points ``(Zp, yp)`` and the same hyperparameters."""
         return GPModel(np.vstack([self.Z, Zp]), np.concatenate([self.y, yp]), self.hyper, self.cat,

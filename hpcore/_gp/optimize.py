@@ -13,6 +13,9 @@
 A fully discrete space small enough is enumerated exactly instead. With a ``radius``, steps 1 and
 2 stay in a box around the incumbent: the caller's periodic local, exploiting ask.
 
+:func:`thompson` instead takes the minimum of one posterior draw over the candidates of step 1:
+a point that is likely to be best, chosen at random in proportion to that chance.
+
 The optimizer works in model coordinates ``Z`` (warped unit coordinates, categorical indices); the
 caller provides ``snap`` (rounds integer columns) and ``neighbors`` (nearby integer values) there.
 Shapes: ``Z`` (m, d); ``acq(Z, grad)`` returns values (m,) and, with ``grad``, gradients (m, d).
@@ -27,7 +30,7 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.stats import qmc
 
-__all__ = ["Domain", "maximize"]
+__all__ = ["Domain", "maximize", "thompson"]
 
 AcqFn = Callable[[np.ndarray, bool], tuple[np.ndarray, np.ndarray | None]]
 
@@ -196,3 +199,27 @@ def maximize(acq: AcqFn, domain: Domain, rng: np.random.Generator, anchors: np.n
             if val > best_v:
                 best_z, best_v = z, val
     return best_z.copy(), best_v
+
+
+def thompson(sample: Callable[[np.ndarray, np.random.Generator], np.ndarray], domain: Domain,
+             rng: np.random.Generator, anchors: np.ndarray, lengthscales: np.ndarray,
+             n_candidates: int = 1024) -> np.ndarray:
+    """The candidate where one joint posterior draw is lowest (Thompson sampling).
+
+    Args:
+        sample: ``(Z (m, d), rng) -> values (m,)``, one joint draw of the objective (minimised).
+        domain: What may be proposed.
+        rng: Source of the candidates and of the draw.
+        anchors: The best observations (k, d): the candidates include perturbations of them, not
+            the points themselves (their values are known).
+        lengthscales: Per-column lengthscales, shape (d,), scaling the perturbations.
+        n_candidates: Size of the quasi-random candidate set.
+    """
+    if domain.grid is not None:
+        Z = domain.grid
+    else:
+        Z = _candidates(domain, n_candidates, rng, anchors, lengthscales, np.zeros(domain.d),
+                        np.ones(domain.d))[0]
+        Z = np.delete(Z, np.arange(n_candidates, n_candidates + len(anchors)), axis=0)
+        Z = np.unique(domain.snap(Z), axis=0)
+    return Z[int(np.argmin(sample(Z, rng)))].copy()

@@ -16,7 +16,7 @@ from scipy.stats import qmc
 
 from hpcore._gp import acquisition, gp
 from hpcore._gp.encoding import Encoding
-from hpcore._gp.optimize import Domain, maximize
+from hpcore._gp.optimize import Domain, maximize, thompson
 from hpcore._gp.transforms import OutputTransform
 from hpcore.hookspec import hookimpl
 from hpcore.space import SearchSpace
@@ -32,6 +32,14 @@ RESTARTS = 5  # candidates refined by L-BFGS-B per ask
 LBFGS_ITERS = 60
 LOCAL_EVERY = 3  # every third model-based ask (by trial id) searches only near the incumbent ...
 LOCAL_RADIUS = 0.5  # ... within this many lengthscales per column (at most 0.2 of the range)
+# With trials pending, a trial with an odd id that is not local searches within TRUST_RADIUS
+# lengthscales of the incumbent (at most TRUST_CAP of the range per column): the asks of a batch
+# that see only believed values keep half of their effort near the best result.
+TRUST_RADIUS = 2.0
+TRUST_CAP = 0.3
+# With trials pending, a choice closer than this many lengthscales (in every column) to a result or
+# a pending trial repeats it; a Thompson sample is proposed instead.
+REPEAT_TOL = 1e-3
 WARP_GAIN = 4.0  # nats of log posterior per warped column the warping must add to be used
 # Extra variance (model units) of an early-stopped trial's value: it was measured at a lower fidelity
 # (an earlier epoch), so the GP should not interpolate it exactly. Fitted exactly, partial values
@@ -48,7 +56,9 @@ class BayesianStrategy(Strategy):
     pending trials as already observed at the model's prediction (so parallel asks spread out), and
     proposes the configuration with the highest log expected improvement; every third model-based
     ask looks only within half a lengthscale of the best result, which polishes it (final precision
-    on smooth objectives comes from these local steps). Failed trials count as
+    on smooth objectives comes from these local steps). With trials pending, every other ask looks
+    within two lengthscales of the best result, and an ask that would repeat a known configuration
+    proposes the minimum of a posterior sample (Thompson sampling) instead. Failed trials count as
     the worst result seen, so their region is avoided; early-stopped trials count with their last
     reported objective, as noisier observations than completed ones (a value from an earlier step).
     See ``docs/bayesian.md``.
@@ -171,7 +181,11 @@ class BayesianStrategy(Strategy):
             local = (LOCAL_EVERY > 0 and trial_id % LOCAL_EVERY == LOCAL_EVERY - 1
                      and len(usable) >= 2 * self.n_initial
                      and not any(i % LOCAL_EVERY == LOCAL_EVERY - 1 for i in self.pending))
-            return self._model_point(rng, local)
+            # Asks that see only believed values for the pending trials explore too much if all
+            # of them search globally; keyed to odd ids, half of them search a trust region.
+            trust = (not local and bool(self.pending) and trial_id % 2 == 1
+                     and len(usable) >= self.n_initial)
+            return self._model_point(rng, "local" if local else "trust" if trust else "global")
         except np.linalg.LinAlgError as exc:
             msg = f"trial {trial_id}: GP unusable ({exc}); proposing a quasi-random point instead"
             log.warning(msg)
@@ -319,8 +333,14 @@ class BayesianStrategy(Strategy):
         return Domain(enc.d, enc.cat_sizes, int_cols, snap, neighbors,
                       None if grid is None else h.warp_inputs(grid, widx))
 
-    def _model_point(self, rng: np.random.Generator, local: bool = False) -> dict[str, Any]:
-        """The configuration maximising log EI; with ``local``, only near the incumbent."""
+    def _model_point(self, rng: np.random.Generator, mode: str = "global") -> dict[str, Any]:
+        """The configuration maximising log EI in the whole space (``mode="global"``), within
+        ``LOCAL_RADIUS`` (``"local"``) or ``TRUST_RADIUS`` (``"trust"``) lengthscales of the incumbent.
+
+        With trials pending, a choice that repeats a result or a pending trial is replaced by the
+        minimum of a posterior sample (given the results and the believed pending values): a
+        repeat teaches nothing, and with a confident model log EI can peak on the incumbent itself.
+        """
         X, y, extra, anchors, best = self._dataset(rng)
         h = self._fit(X, y, extra)
         widx = self.enc.warp_idx
@@ -333,12 +353,16 @@ class BayesianStrategy(Strategy):
         # Beyond 200 results each candidate costs more and the model is sharper: fewer suffice.
         n_cand = self.n_candidates if len(y) < 200 else max(256, self.n_candidates // 4)
         lengthscales = np.exp(-0.5 * h.log_rho)
-        z, value = maximize(acq, self._domain(h), rng, h.warp_inputs(anchors, widx), lengthscales,
-                            n_candidates=n_cand, n_restarts=RESTARTS, maxiter=LBFGS_ITERS,
-                            radius=np.minimum(LOCAL_RADIUS * lengthscales, 0.2) if local else None)
-        if not local:  # a local search's EI says nothing about what is left elsewhere
+        radius = {"global": None, "local": np.minimum(LOCAL_RADIUS * lengthscales, 0.2),
+                  "trust": np.minimum(TRUST_RADIUS * lengthscales, TRUST_CAP)}[mode]
+        domain, zanchors = self._domain(h), h.warp_inputs(anchors, widx)
+        z, value = maximize(acq, domain, rng, zanchors, lengthscales, n_candidates=n_cand,
+                            n_restarts=RESTARTS, maxiter=LBFGS_ITERS, radius=radius)
+        if mode == "global":  # a search in a box says nothing about what is left elsewhere
             spread = float(np.max(y) - np.min(y))
             self.ei_ratios.append(math.exp(value) / spread if spread > 0 else math.inf)
+        if pending is not None and np.min(np.max(np.abs(model.Z - z) / lengthscales, axis=1)) < REPEAT_TOL:
+            z = thompson(model.sample, domain, rng, zanchors, lengthscales, n_cand)
         return self.enc.decode(h.unwarp_inputs(z[None, :], widx)[0])
 
 
