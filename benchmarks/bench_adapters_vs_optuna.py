@@ -239,6 +239,18 @@ def reach(run: Run, target: float, direction: str) -> int | None:
     return None
 
 
+def best_within(run: Run, budget: int, direction: str) -> float | None:
+    """The best value of the completed trials that ``run`` had finished within ``budget`` steps."""
+    used, best = 0, None
+    for steps, value in run.history:
+        used += steps
+        if used > budget:
+            break
+        if value is not None and (best is None or (value > best if direction == "maximize" else value < best)):
+            best = value
+    return best
+
+
 def reaches(h: Run, o: Run, direction: str) -> bool:
     """Whether ``h`` reached ``o``'s final best having used no more steps than ``o`` did in all."""
     needed = reach(h, o.best, direction)
@@ -303,6 +315,17 @@ def table(task: Task, seeds: list[int], runs: dict[str, list[Run]], min_resource
         back = sum(reaches(o, h, task.direction) for h, o in zip(runs[v], runs[ref], strict=True))
         lines.append(f"- {VARIANTS[v][0]} reached {VARIANTS[ref][0]}'s final best within {VARIANTS[ref][0]}'s "
                      f"total {s} on {got} of {len(seeds)} seeds; the other way round on {back}.")
+        # The same budget of steps for both: per seed, the smaller of the two totals.
+        pairs = [(best_within(h, min(h.steps, o.steps), task.direction),
+                  best_within(o, min(h.steps, o.steps), task.direction))
+                 for h, o in zip(runs[v], runs[ref], strict=True) if h.history and o.history]
+        pairs = [(a, b) for a, b in pairs if a is not None and b is not None]
+        if pairs:
+            wins = sum(a >= b if task.direction == "maximize" else a <= b for a, b in pairs)
+            lines.append(f"- at equal {s} (per seed the smaller of the two totals, trials finished within it): "
+                         f"mean best {statistics.fmean(a for a, _ in pairs):.4f} vs "
+                         f"{statistics.fmean(b for _, b in pairs):.4f}; equal or better on {wins} of {len(pairs)} "
+                         "seeds.")
     return "\n".join(lines)
 
 
