@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import logging
 import math
 import os
@@ -337,6 +338,8 @@ def main() -> None:
                         help="; ".join(f"{k}: {d}" for k, (_, d, _) in VARIANTS.items()))
     parser.add_argument("--trials", type=int, default=None, help="override every task's trial budget")
     parser.add_argument("--steps", type=int, default=None, help="override every task's max epochs/rounds")
+    parser.add_argument("--warmup", type=int, default=None,
+                        help="override every task's warm-up W of the median rules (no stop at steps <= W)")
     parser.add_argument("--min-resource", type=int, default=None,
                         help="successive halving's first rung R (default: the task's warm-up + 1)")
     parser.add_argument("--check-rungs", type=int, default=None, metavar="SEED",
@@ -353,6 +356,8 @@ def main() -> None:
         trials, steps = DEFAULTS[name]
         extra = {"noise": args.keras_noise} if name == "keras" else {}
         task = TASKS[name](args.trials or trials, args.steps or steps, **extra)
+        if args.warmup is not None:
+            task = dataclasses.replace(task, warmup=args.warmup)
         min_resource = asha_options(task, args.min_resource)["min_resource"]
         if args.check_rungs is not None:
             print(f"# {name}, seed {args.check_rungs}, min_resource {min_resource}:")
