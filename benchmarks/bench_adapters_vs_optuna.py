@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import logging
 import math
 import os
@@ -239,6 +240,18 @@ def reach(run: Run, target: float, direction: str) -> int | None:
     return None
 
 
+def best_within(run: Run, budget: int, direction: str) -> float | None:
+    """The best value of the completed trials that ``run`` had finished within ``budget`` steps."""
+    used, best = 0, None
+    for steps, value in run.history:
+        used += steps
+        if used > budget:
+            break
+        if value is not None and (best is None or (value > best if direction == "maximize" else value < best)):
+            best = value
+    return best
+
+
 def reaches(h: Run, o: Run, direction: str) -> bool:
     """Whether ``h`` reached ``o``'s final best having used no more steps than ``o`` did in all."""
     needed = reach(h, o.best, direction)
@@ -303,6 +316,17 @@ def table(task: Task, seeds: list[int], runs: dict[str, list[Run]], min_resource
         back = sum(reaches(o, h, task.direction) for h, o in zip(runs[v], runs[ref], strict=True))
         lines.append(f"- {VARIANTS[v][0]} reached {VARIANTS[ref][0]}'s final best within {VARIANTS[ref][0]}'s "
                      f"total {s} on {got} of {len(seeds)} seeds; the other way round on {back}.")
+        # The same budget of steps for both: per seed, the smaller of the two totals.
+        pairs = [(best_within(h, min(h.steps, o.steps), task.direction),
+                  best_within(o, min(h.steps, o.steps), task.direction))
+                 for h, o in zip(runs[v], runs[ref], strict=True) if h.history and o.history]
+        pairs = [(a, b) for a, b in pairs if a is not None and b is not None]
+        if pairs:
+            wins = sum(a >= b if task.direction == "maximize" else a <= b for a, b in pairs)
+            lines.append(f"- at equal {s} (per seed the smaller of the two totals, trials finished within it): "
+                         f"mean best {statistics.fmean(a for a, _ in pairs):.4f} vs "
+                         f"{statistics.fmean(b for _, b in pairs):.4f}; equal or better on {wins} of {len(pairs)} "
+                         "seeds.")
     return "\n".join(lines)
 
 
@@ -314,6 +338,8 @@ def main() -> None:
                         help="; ".join(f"{k}: {d}" for k, (_, d, _) in VARIANTS.items()))
     parser.add_argument("--trials", type=int, default=None, help="override every task's trial budget")
     parser.add_argument("--steps", type=int, default=None, help="override every task's max epochs/rounds")
+    parser.add_argument("--warmup", type=int, default=None,
+                        help="override every task's warm-up W of the median rules (no stop at steps <= W)")
     parser.add_argument("--min-resource", type=int, default=None,
                         help="successive halving's first rung R (default: the task's warm-up + 1)")
     parser.add_argument("--check-rungs", type=int, default=None, metavar="SEED",
@@ -330,6 +356,8 @@ def main() -> None:
         trials, steps = DEFAULTS[name]
         extra = {"noise": args.keras_noise} if name == "keras" else {}
         task = TASKS[name](args.trials or trials, args.steps or steps, **extra)
+        if args.warmup is not None:
+            task = dataclasses.replace(task, warmup=args.warmup)
         min_resource = asha_options(task, args.min_resource)["min_resource"]
         if args.check_rungs is not None:
             print(f"# {name}, seed {args.check_rungs}, min_resource {min_resource}:")
