@@ -116,7 +116,7 @@ def test_percentile_moves_the_threshold(direction: str, sign: float) -> None:
 def test_options_are_checked() -> None:
     with pytest.raises(ConfigError, match="compare"):
         create_stopper("median", compare="last")
-    for bad in (-1, 100.5, "55"):
+    for bad in (-1, 100.5, "55", True):
         with pytest.raises(ConfigError, match="percentile"):
             create_stopper("median", percentile=bad)
     s = create_stopper("median", "maximize", completed_only=True, compare="running_average")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import numbers
 import statistics
 from typing import Any
 
@@ -115,7 +116,7 @@ class MedianStopper(Stopper):
             raise ConfigError(f"median stopper: min_trials={min_trials!r}: use an integer of at least 1")
         if compare not in COMPARE:
             raise ConfigError(f"median stopper: compare={compare!r}: use one of {', '.join(COMPARE)}")
-        if not isinstance(percentile, (int, float)) or not 0.0 <= percentile <= 100.0:
+        if isinstance(percentile, bool) or not isinstance(percentile, numbers.Real) or not 0 <= percentile <= 100:
             raise ConfigError(f"median stopper: percentile={percentile!r}: use a number from 0 to 100 "
                               "(50 is the median)")
         self.warmup_steps = int(warmup_steps)
