@@ -138,6 +138,18 @@ class GPModel:
         self.Lf = np.asfortranarray(self.L)
         self.alpha = cho_solve((self.L, True), y, check_finite=False)
 
+    def _cross(self, Zc: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Posterior mean at ``Zc`` (m, d), ``W = L^-1 k`` (n, m) and the kernel's derivative factors.
+
+        ``W`` comes from triangular solves, not from the explicit inverse: next to observed points
+        with little noise, K is ill-conditioned and ``k K^-1 k`` loses every digit (a variance of
+        3e-9 came out as 1e-6 or as 0), which creates spurious expected improvement right beside
+        the data; the solves keep about six digits there.
+        """
+        sqd = kernels.cross_sqdist(Zc, self.Z, self.rho, self.cat)
+        k, dk = kernels.matern52(sqd, self.scale)
+        return k @ self.alpha, lapack.dtrtrs(self.Lf, k.T, lower=1)[0], dk
+
     def predict(self, Zc: np.ndarray, grad: bool = False
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
         """Posterior mean and variance of ``f`` (without noise) at ``Zc`` (m, d).
@@ -146,14 +158,7 @@ class GPModel:
             ``(mean (m,), var (m,), dmean (m, d), dvar (m, d))``; the derivatives (zero in
             categorical columns) only when ``grad``.
         """
-        sqd = kernels.cross_sqdist(Zc, self.Z, self.rho, self.cat)
-        k, dk = kernels.matern52(sqd, self.scale)
-        mean = k @ self.alpha
-        # var = s - |L^-1 k|^2 with triangular solves, not s - k K^-1 k with the explicit inverse:
-        # next to observed points with little noise, K is ill-conditioned and the explicit form
-        # loses every digit (a variance of 3e-9 came out as 1e-6 or as 0), which creates spurious
-        # expected improvement right beside the data; the solves keep about six digits there.
-        W = lapack.dtrtrs(self.Lf, k.T, lower=1)[0]
+        mean, W, dk = self._cross(Zc)
         var = np.maximum(self.scale - np.einsum("ij,ij->j", W, W), 1e-12)
         V = lapack.dtrtrs(self.Lf, W, lower=1, trans=1)[0].T if grad else None
         if not grad:
@@ -172,10 +177,7 @@ class GPModel:
         Costs a Cholesky factorisation of the (m, m) posterior covariance (a small jitter keeps it
         positive definite where candidates nearly coincide).
         """
-        sqd = kernels.cross_sqdist(Zc, self.Z, self.rho, self.cat)
-        k = kernels.matern52(sqd, self.scale)[0]
-        mean = k @ self.alpha
-        W = lapack.dtrtrs(self.Lf, k.T, lower=1)[0]
+        mean, W, _ = self._cross(Zc)
         C = kernels.matern52(kernels.cross_sqdist(Zc, Zc, self.rho, self.cat), self.scale)[0] - W.T @ W
         C = 0.5 * (C + C.T)
         C[np.diag_indices_from(C)] += 1e-6 * self.scale
