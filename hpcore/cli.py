@@ -6,6 +6,7 @@ import argparse
 import importlib
 import json
 import os
+import re
 import sqlite3
 import sys
 import time
@@ -16,6 +17,7 @@ from hpcore import __version__, plugins
 from hpcore.errors import HpcoreError
 from hpcore.results import TuningResult
 from hpcore.store import Store
+from hpcore.trial import TrialState
 
 __all__ = ["main"]
 
@@ -95,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--name", default=None, help="the job's name (default: the only or the first job)")
         p.add_argument("--json", action="store_true", help="print JSON")
         if name == "status":
-            p.add_argument("--state", help="only trials in this state (completed, stopped, failed, running)")
+            p.add_argument("--state", help=f"only trials in this state ({', '.join(s.value for s in TrialState)})")
             p.add_argument("--sort", help="sort by this column (value: best first; trial, duration ...)")
             p.add_argument("--reverse", action="store_true", help="reverse the --sort order (descending)")
             p.add_argument("--csv", help="also write the table to this CSV file")
@@ -111,7 +113,8 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("store", help="the job's SQLite file")
         p.add_argument("--name", default=None, help="the job's name (default: the only or the first job)")
     adv.add_argument("--json", action="store_true", help="print JSON")
-    rep.add_argument("-o", "--output", default="report.html", help="the HTML file to write (default report.html)")
+    rep.add_argument("-o", "--output", default="report.html",
+                     help="the HTML file to write, or a folder to write report.html in (default report.html)")
     sub.add_parser("plugins", help="what is registered, and by which plugin",
                    description="List strategies, stoppers, executors and algorithms with the plugin that "
                                "registered each, and plugins that failed to load.")
@@ -147,19 +150,43 @@ def _load(path: str, name: str | None) -> tuple[TuningResult, dict[str, Any]]:
         store.close()
 
 
+# C0 and C1 controls (ANSI escapes start with ESC, \x1b) and the bidirectional overrides.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def safe_text(text: str, stream: Any = None, keep: str = "") -> str:
+    r"""``text`` read from a store (names, values, errors) made harmless for ``stream``: an ANSI escape or
+    carriage return printed raw could recolour, hide or rewrite what a terminal shows. Control
+    characters are shown escaped (``\x1b[31m``) on a terminal and dropped elsewhere; ``keep`` stays.
+
+    Example:
+        >>> safe_text("red\x1b[31m\r!")
+        'red[31m!'
+    """
+    stream = sys.stdout if stream is None else stream
+    tty = bool(getattr(stream, "isatty", lambda: False)())
+
+    def swap(m: re.Match[str]) -> str:
+        c = m.group()
+        return c if c in keep else c.encode("unicode_escape").decode("ascii") if tty else ""
+
+    return _CONTROL.sub(swap, text)
+
+
 def _fmt(v: Any) -> str:
     if v is None:
         return "-"
     if isinstance(v, float):
         return f"{v:.5g}"
-    return str(v)
+    return safe_text(str(v))
 
 
 def format_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     """Formats rows as an aligned text table."""
     cells = [[_fmt(r.get(c)) for c in columns] for r in rows]
-    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
+    heads = [safe_text(str(c)) for c in columns]
+    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(heads)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(heads, widths))]
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in cells]
     return "\n".join(lines)
@@ -201,7 +228,7 @@ def _status_text(result: TuningResult, info: dict[str, Any], args: argparse.Name
     best = result.best
     if best is not None:
         head += f"\nbest: trial {best.id}, {result.objective} = {best.value:.6g}"
-    return head + "\n\n" + format_table(rows, columns)
+    return safe_text(head, keep="\n") + "\n\n" + format_table(rows, columns)
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
@@ -240,9 +267,9 @@ def _cmd_best(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"trial": best.id, "value": best.value, "params": best.params}, default=str))
     else:
-        print(f"best trial {best.id}: {result.objective} = {best.value:.6g} ({result.direction})")
+        print(safe_text(f"best trial {best.id}: {result.objective} = {best.value:.6g} ({result.direction})"))
         for k, v in best.params.items():
-            print(f"  {k} = {_fmt(v)}")
+            print(f"  {safe_text(k)} = {_fmt(v)}")
     return 0
 
 
@@ -272,6 +299,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
         if exc.name != "matplotlib":
             raise
         raise HpcoreError("the report draws its plots with matplotlib: pip install 'hpcore[report]'") from None
+    except OSError as exc:  # a read-only folder, a path through a file...
+        raise HpcoreError(f"-o {args.output!r}: cannot write the report there ({exc.strerror or exc}); "
+                          "give a writable file or folder") from None
     print(f"report: {os.path.abspath(path)}")
     return 0
 
@@ -352,7 +382,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args)
     except HpcoreError as exc:
-        print(f"hpcore {args.command}: error: {exc}", file=sys.stderr)
+        print(safe_text(f"hpcore {args.command}: error: {exc}", sys.stderr, keep="\n"), file=sys.stderr)
         return 2
     except sqlite3.DatabaseError as exc:  # not an hpcore store, or not SQLite at all
         print(f"hpcore {args.command}: error: cannot read {getattr(args, 'store', 'the store')!r} as an hpcore "

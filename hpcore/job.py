@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hpcore import plugins
+from hpcore.checks import check_number
 from hpcore.errors import ConfigError, SearchExhausted, StoreError
 from hpcore.executors.base import Executor, Outcome, Task, describe
+from hpcore.jobcheck import check_plugins
 from hpcore.outcomes import completion_reasons, objective_from
 from hpcore.progress import Progress
 from hpcore.results import TuningResult
@@ -125,8 +127,11 @@ class TuningJob:
         for label, v in (("max_runtime", max_runtime), ("trial_timeout", trial_timeout)):
             if v is not None and not (isinstance(v, (int, float)) and v > 0):
                 raise ConfigError(f"{label}={v!r}: use a number of seconds > 0, or None")
-        if max_trials_without_improvement is not None and max_trials_without_improvement < 1:
-            raise ConfigError(f"max_trials_without_improvement={max_trials_without_improvement!r}: use >= 1")
+        # Checked now: a string here would only fail at the first finished trial, mid-job.
+        target = check_number("target", target)
+        max_trials_without_improvement = check_number("max_trials_without_improvement",
+                                                      max_trials_without_improvement, integer=True, minimum=1)
+        min_improvement = check_number("min_improvement", min_improvement, minimum=0, optional=False)
         self.train = train
         self.space = space if isinstance(space, SearchSpace) else SearchSpace(space)
         self.objective = objective
@@ -135,7 +140,7 @@ class TuningJob:
         self.max_trials, self.max_parallel = max_trials, max_parallel
         self.max_runtime, self.target = max_runtime, target
         self.max_trials_without_improvement = max_trials_without_improvement
-        self.min_improvement = float(min_improvement)
+        self.min_improvement = min_improvement
         self.complete_on_convergence = complete_on_convergence
         self.max_retries, self.trial_timeout = max_retries, trial_timeout
         self.early_stopping = early_stopping
@@ -149,11 +154,10 @@ class TuningJob:
         # A list holds several parents; anything else (path, (path, name), result) is one parent.
         self.warm_start = list(warm_start) if isinstance(warm_start, list) else ([warm_start] if warm_start else [])
         self.warm_start_type = warm_start_type
-        # Fail fast on unknown names, listing the registered ones.
-        plugins.lookup("strategies", strategy)
-        plugins.lookup("stoppers", early_stopping)
-        if isinstance(executor, str):
-            plugins.lookup("executors", executor)
+        check_plugins(self)  # before anything is written to the store
+        check_space = getattr(train, "check_space", None)
+        if callable(check_space):  # a trainer that passes the parameters on by name (CommandTrainer)
+            check_space(self.space)
         self.strategy: Strategy | None = None
         self.stopper: Stopper | None = None
         self.store: Store | None = None
@@ -164,6 +168,10 @@ class TuningJob:
         self._deadline: float | None = None
 
     # -- setup ----------------------------------------------------------------------------------
+    def _executor_name(self) -> str:
+        """The registered executor the job uses when it is not given an Executor instance."""
+        return self._executor_arg or ("inprocess" if self.max_parallel == 1 else "process")  # type: ignore[return-value]
+
     def config(self) -> dict[str, Any]:
         """What identifies this job in its store (a resumed job must match it)."""
         return {"space": self.space.to_dict(), "objective": self.objective, "direction": self.direction,
@@ -191,7 +199,7 @@ class TuningJob:
         ex = self._executor_arg
         if isinstance(ex, Executor):
             return ex
-        name = ex or ("inprocess" if self.max_parallel == 1 else "process")
+        name = self._executor_name()
         factory = plugins.lookup("executors", name)
         return factory(max_parallel=self.max_parallel, trial_timeout=self.trial_timeout, **self.executor_options)
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -125,16 +126,53 @@ def job_from_dict(data: Mapping[str, Any], base_dir: str | None = None, **overri
         raise ConfigError(f"job file: {exc}") from None
 
 
+def _loader() -> Any:
+    """A SafeLoader that refuses a key given twice in one mapping, and reads ``1e-5`` as a number.
+
+    PyYAML keeps the last of two equal keys silently, and reads ``1e-5`` as a string (YAML 1.1 wants
+    ``1.0e-5``); YAML 1.2 and JSON read it as a number, as people writing job files expect.
+    """
+    import yaml
+
+    class JobLoader(yaml.SafeLoader):
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            if isinstance(node, yaml.MappingNode):
+                seen: dict[Any, int] = {}
+                for key_node, _ in node.value:
+                    if key_node.tag == "tag:yaml.org,2002:merge":  # '<<: *defaults' may be overridden
+                        continue
+                    key = self.construct_object(key_node, deep=True)
+                    line = key_node.start_mark.line + 1
+                    try:
+                        first = seen.get(key)
+                    except TypeError:  # an unhashable key: SafeLoader refuses it below
+                        continue
+                    seen[key] = line
+                    if first is not None:
+                        raise ConfigError(f"{key_node.start_mark.name}: line {line}: key {key!r} is given twice "
+                                          f"in the same mapping (first on line {first}); keep one of them")
+            return super().construct_mapping(node, deep=deep)
+
+    JobLoader.add_implicit_resolver(
+        "tag:yaml.org,2002:float", re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+        list("-+0123456789"))
+    return JobLoader
+
+
 def load_job_file(path: str, **overrides: Any) -> TuningJob:
     """Reads a YAML or JSON job file and builds its :class:`TuningJob`.
 
     Relative ``store`` paths and ``train`` modules are taken relative to the file's folder.
+
+    Raises:
+        ConfigError: When the file cannot be read, is not valid YAML, gives a key twice in one mapping
+            (naming the key and its lines) or holds an invalid job.
     """
     import yaml
 
     try:
         with open(path) as fh:
-            data = yaml.safe_load(fh)
+            data = yaml.load(fh, Loader=_loader())  # noqa: S506 - a SafeLoader subclass
     except OSError as exc:
         raise ConfigError(f"cannot read job file {path!r}: {exc}") from None
     except yaml.YAMLError as exc:

@@ -124,24 +124,40 @@ class Float(_Numeric):
             )
         self.default = float(f"{self.decode(0.5):.12g}") if default is None else self.validate(default, "default")
 
-    def encode(self, value: float) -> float:
-        x = float(value)
+    def _ends(self) -> tuple[float, float]:
+        """The ends of the range in the scale's own coordinate: ``log(x)``, ``-log(1 - x)`` or ``x``.
+
+        Differences of logs, never ``log(max / min)``: the ratio overflows for ranges such as
+        ``Float(1e-300, 1e300, scale='log')``, which would then decode every coordinate to ``max``.
+        """
         if self.scale == "log":
-            u = math.log(x / self.min) / math.log(self.max / self.min)
+            return math.log(self.min), math.log(self.max)
+        if self.scale == "reverse_log":
+            return -math.log1p(-self.min), -math.log1p(-self.max)
+        return self.min, self.max
+
+    def encode(self, value: float) -> float:
+        x, (lo, hi) = float(value), self._ends()
+        if self.scale == "log":
+            t = math.log(x) if x > 0 else -math.inf
         elif self.scale == "reverse_log":
-            u = math.log((1 - self.min) / (1 - x)) / math.log((1 - self.min) / (1 - self.max))
+            t = -math.log1p(-x) if x < 1 else math.inf
         else:
-            u = (x - self.min) / (self.max - self.min)
+            t = x
+        # Halves keep hi - lo finite for the widest linear ranges (-1e308 to 1e308).
+        u = (t / 2 - lo / 2) / (hi / 2 - lo / 2)
         return min(1.0, max(0.0, u))
 
     def decode(self, u: float) -> float:
         u = min(1.0, max(0.0, float(u)))
+        lo, hi = self._ends()
+        t = lo * (1 - u) + hi * u  # no hi - lo: finite for any finite ends
         if self.scale == "log":
-            x = self.min * math.exp(u * math.log(self.max / self.min))
+            x = math.exp(t)
         elif self.scale == "reverse_log":
-            x = 1 - (1 - self.min) * math.exp(-u * math.log((1 - self.min) / (1 - self.max)))
+            x = -math.expm1(-t)
         else:
-            x = self.min + u * (self.max - self.min)
+            x = t
         # 15 significant digits drop the round-off of exp/log (1e-3 comes back as 1e-3, not
         # 0.0010000000000000005); the clamp keeps round-off at the ends inside the declared range.
         return min(self.max, max(self.min, float(f"{x:.15g}")))
@@ -196,6 +212,12 @@ class Int(_Numeric):
             )
         if int(step) < 1:
             raise SearchSpaceError(f"Int(min={min!r}, max={max!r}, step={step!r}): step must be >= 1")
+        if int(step) > int(max) - int(min):
+            # The step grid from min would hold min alone: a range that silently becomes one value.
+            raise SearchSpaceError(
+                f"Int(min={min!r}, max={max!r}, step={step!r}): step {step!r} is larger than the range "
+                f"{min!r}..{max!r}, which would leave the single value {min!r}; use a step of at most "
+                f"{int(max) - int(min)}, or Categorical([{min!r}]) for a fixed value")
         self.min, self.step = int(min), int(step)
         self.n_values = (int(max) - self.min) // self.step + 1
         self.max = self.min + (self.n_values - 1) * self.step
@@ -245,6 +267,35 @@ class Int(_Numeric):
         return d
 
 
+def _check_choices(values: list[Any] | tuple[Any, ...], where: str) -> None:
+    """Refuses NaN and choices equal to each other (``1`` and ``True``, ``1`` and ``1.0``).
+
+    Choices are looked up by equality (a value read back from a store or a YAML file finds its
+    choice), so two equal choices could not be told apart and NaN, equal to nothing, not found.
+    """
+    hashed: dict[Any, Any] = {}
+    unhashable: list[Any] = []
+    for v in values:
+        if isinstance(v, (float, np.floating)) and math.isnan(v):
+            raise SearchSpaceError(f"{where}: NaN cannot be a choice (it is not equal to itself, so a trial's "
+                                   "value would match no choice); use None or the string 'nan'")
+        try:
+            other = hashed.get(v, hashed)  # 1, 1.0 and True hash alike and are equal
+            if other is hashed:
+                hashed[v] = v
+        except TypeError:  # an unhashable choice (a list): compare with the others of its kind
+            other = next((u for u in unhashable if u == v), hashed)
+            unhashable.append(v)
+        if other is hashed:
+            continue
+        if type(other) is type(v):
+            raise SearchSpaceError(f"{where}: duplicated value {v!r}; list each choice once")
+        raise SearchSpaceError(
+            f"{where}: the choices {other!r} and {v!r} are equal in Python ({other!r} == {v!r}), so they "
+            "cannot be told apart; keep one of them, or use strings such as "
+            f"{str(other)!r} and {str(v)!r}")
+
+
 class Categorical(Param):
     """A choice among distinct values (strings, numbers, booleans or None).
 
@@ -254,7 +305,8 @@ class Categorical(Param):
         default: The value a default configuration uses; the first choice when omitted.
 
     Raises:
-        SearchSpaceError: When the list is empty, holds duplicates or the category is unknown.
+        SearchSpaceError: When the list is empty, holds NaN or equal values (``1``, ``1.0`` and ``True``
+            are equal in Python) or the category is unknown.
 
     Example:
         >>> opt = Categorical(["adam", "sgd"], category="optimizer")
@@ -272,11 +324,7 @@ class Categorical(Param):
             raise SearchSpaceError(f"{where}: values must be a list of choices")
         if len(values) == 0:
             raise SearchSpaceError(f"{where}: needs at least one value")
-        seen: list[Any] = []
-        for v in values:
-            if v in seen and type(v) is type(seen[seen.index(v)]):
-                raise SearchSpaceError(f"{where}: duplicated value {v!r}; list each choice once")
-            seen.append(v)
+        _check_choices(values, where)
         self.values = list(values)
         self.category = _check_category(category, where)
         self.default = self.values[0] if default is None else self.validate(default, "default")

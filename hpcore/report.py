@@ -247,7 +247,8 @@ def write_report(result: TuningResult | str, path: str = "report.html", name: st
 
     Args:
         result: A result, or the path of a job's store.
-        path: The HTML file to write.
+        path: The HTML file to write, or a folder (an existing one, or a path ending in ``/``) to write
+            ``report.html`` in.
         name: The job's name when ``result`` is a store path (default: its only or first job).
 
     Example:
@@ -261,6 +262,8 @@ def write_report(result: TuningResult | str, path: str = "report.html", name: st
     if isinstance(result, str):
         result = TuningResult.from_store(result, name)
     text = render(result)
+    if os.path.isdir(path) or path.endswith((os.sep, "/")):
+        path = os.path.join(path, "report.html")
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     with open(path, "w", encoding="utf-8") as fh:

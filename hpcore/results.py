@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from hpcore.errors import ConfigError
 from hpcore.trial import TrialRecord, TrialState
 
 if TYPE_CHECKING:  # the space module is only needed for the type hint
@@ -117,7 +118,14 @@ class TuningResult:
         return out
 
     def rows(self, state: str | None = None) -> list[dict[str, Any]]:
-        """One flat dict per trial (see :meth:`TrialRecord.to_row`), optionally of one state."""
+        """One flat dict per trial (see :meth:`TrialRecord.to_row`), optionally of one state.
+
+        Raises:
+            ConfigError: For a state that does not exist (an empty table would hide the typo).
+        """
+        if state is not None and state not in [s.value for s in TrialState]:
+            raise ConfigError(f"state {state!r} does not exist; use one of "
+                              f"{', '.join(s.value for s in TrialState)}")
         return [r.to_row() for r in self.trials if state is None or str(r.state) == state]
 
     def dataframe(self, state: str | None = None) -> Any:

@@ -31,7 +31,7 @@ from typing import Any
 from hpcore._threads import thread_env
 from hpcore.errors import ConfigError, MetricError
 
-__all__ = ["CommandTrainer", "parse_metric_definitions"]
+__all__ = ["CommandTrainer", "check_names", "parse_metric_definitions"]
 
 PASS_MODES = ("args", "env", "json")
 TAIL_LINES = 20
@@ -75,6 +75,40 @@ def parse_metric_definitions(defs: Sequence[Mapping[str, str]]) -> list[tuple[st
 
 def _env_name(name: str) -> str:
     return "HP_" + re.sub(r"[^0-9A-Za-z]", "_", name).upper()
+
+
+def _option_key(name: str) -> str:
+    # argparse (and click) read --a-b and --a_b into the same variable, a_b.
+    return name.replace("-", "_")
+
+
+def check_names(names: Sequence[str], pass_as: Sequence[str] = PASS_MODES) -> None:
+    """Refuses parameter names that would reach the program under one name.
+
+    ``a-b``, ``a.b``, ``A_B`` and ``a_b`` all become the environment variable ``HP_A_B``; ``--a-b``
+    and ``--a_b`` are read into the same variable by argparse. Only the modes in ``pass_as`` count.
+
+    Raises:
+        ConfigError: Naming both parameters, what they share and the fix.
+
+    Example:
+        >>> check_names(["lr", "batch_size"])
+        >>> check_names(["a-b", "a_b"], pass_as=["json"])
+    """
+    rules = []
+    if "env" in pass_as:
+        rules.append((_env_name, "both become the environment variable {key}"))
+    if "args" in pass_as:
+        rules.append((_option_key, "become the options --{a} and --{b}, which argparse reads into the same "
+                                   "variable {key}"))
+    for key_of, what in rules:
+        seen: dict[str, str] = {}
+        for name in names:
+            key = key_of(name)
+            if key in seen:
+                raise ConfigError(f"parameters {seen[key]!r} and {name!r} "
+                                  f"{what.format(a=seen[key], b=name, key=key)}; rename one of them")
+            seen[key] = name
 
 
 def _text(value: Any) -> str:
@@ -138,8 +172,16 @@ class CommandTrainer:
     def __repr__(self) -> str:
         return f"CommandTrainer({shlex.join(self.command)!r})"
 
+    def check_space(self, space: Mapping[str, Any]) -> None:
+        """Refuses a space whose parameter names collide once passed (:func:`check_names`).
+
+        :class:`~hpcore.TuningJob` calls it when the job is created, before any trial runs.
+        """
+        check_names(list(space), self.pass_as)
+
     # -- one trial ------------------------------------------------------------------------------
     def _prepare(self, params: dict[str, Any], folder: str, threads: int | None) -> tuple[list[str], dict[str, str]]:
+        check_names(list(params), self.pass_as)
         os.makedirs(folder, exist_ok=True)
         argv = list(self.command)
         env = dict(os.environ)

@@ -133,7 +133,7 @@ def test_asha_rejects_bad_options() -> None:
         AshaStopper(reduction_factor=1)
     with pytest.raises(ConfigError, match="max_resource"):
         AshaStopper(min_resource=5, max_resource=3)
-    with pytest.raises(TypeError, match="eta"):
+    with pytest.raises(ConfigError, match="unknown option.*eta; the options it takes: .*reduction_factor"):
         create_stopper("asha", eta=3)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hpcore.checks import check_options
 from hpcore.plugins import lookup
 from hpcore.stopping.basic import NoStopper, Stopper
 
@@ -15,9 +16,11 @@ def create_stopper(name: str, direction: str = "minimize", **options: Any) -> St
 
     Raises:
         PluginError: For an unknown name, listing the registered stoppers.
+        ConfigError: For an option the stopper does not take, listing those it takes.
 
     Example:
         >>> create_stopper("none").report(0, 1, 0.5) is None
         True
     """
-    return lookup("stoppers", name)(direction=direction, **options)
+    factory = lookup("stoppers", name)
+    return factory(direction=direction, **check_options("stopper", name, factory, options, fixed=("direction",)))

@@ -27,10 +27,10 @@ class Stopper:
 
     name = "base"
 
-    def __init__(self, direction: str = "minimize", **options: Any) -> None:
+    # No ``**options`` here: subclasses pass theirs on, and an unknown one is then refused (and
+    # hpcore.checks.accepted_options can tell which options a stopper takes).
+    def __init__(self, direction: str = "minimize") -> None:
         self.direction = check_direction(direction)
-        if options:
-            raise TypeError(f"stopper {self.name!r} takes no option(s) {', '.join(sorted(options))}")
 
     def better(self, a: float, b: float) -> bool:
         """True when ``a`` is strictly better than ``b`` in this job's direction."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hpcore.checks import check_options
 from hpcore.plugins import lookup
 from hpcore.space import SearchSpace
 from hpcore.strategies.base import Observation, Strategy
@@ -24,6 +25,7 @@ def create_tuner(name: str, space: SearchSpace | dict[str, Any], direction: str 
 
     Raises:
         PluginError: For an unknown strategy name, listing the registered ones.
+        ConfigError: For an option the strategy does not take (listing those it takes) or a bad seed.
 
     Example:
         >>> import hpcore
@@ -36,6 +38,7 @@ def create_tuner(name: str, space: SearchSpace | dict[str, Any], direction: str 
         True
     """
     factory = lookup("strategies", name)
+    options = check_options("strategy", name, factory, options, fixed=("space", "direction", "seed"))
     if not isinstance(space, SearchSpace):
         space = SearchSpace(space)
     return factory(space, direction=direction, seed=seed, **options)

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from hpcore.checks import check_seed
 from hpcore.errors import ConfigError, SearchSpaceError
 from hpcore.space import SearchSpace
 from hpcore.trial import Trial, TrialState
@@ -73,8 +74,8 @@ class Strategy:
             space = SearchSpace(space)
         self.space = space
         self.direction = check_direction(direction)
-        self.seed = seed
-        self._entropy = seed if seed is not None else int(np.random.SeedSequence().entropy % (2**63))
+        self.seed = check_seed(seed)  # numpy would only refuse a bad seed at the first ask
+        self._entropy = self.seed if self.seed is not None else int(np.random.SeedSequence().entropy % (2**63))
         self._sign = 1.0 if direction == "minimize" else -1.0
         self._next_id = 0
         self.pending: dict[int, Trial] = {}
