@@ -166,3 +166,45 @@ def test_a_kill_at_any_write_resumes_to_the_uninterrupted_result(tmp_path, varia
         results = pool.map(lambda case: kill_and_resume(*case), [(m, n) for m in modes for n in range(1, n_writes + 1)])
         failures = [f for r in results for f in r]
     assert not failures, f"{len(failures)} of {n_writes * len(modes)} kills differ:\n" + "\n".join(failures)
+
+
+FULL_DISK = textwrap.dedent('''
+    import json, resource, signal, sys
+    import hpcore
+    from trainfns import two_steps
+
+    if __name__ == "__main__":
+        db, limit = sys.argv[1], int(sys.argv[2])
+        if limit:  # files may grow to `limit` bytes: past it every write fails, as on a full disk
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+        space = hpcore.SearchSpace({"x": hpcore.Float(0.0, 1.0), "k": hpcore.Categorical(["a", "b", "c"])})
+        job = hpcore.TuningJob(two_steps, space, objective="loss", store=db, progress=False, seed=5,
+                               strategy="random", max_trials=12, max_parallel=int(sys.argv[3]))
+        job.run()
+''')
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("parallel", ["1", "2"])
+def test_a_full_disk_stops_the_job_with_a_store_error_and_it_resumes_once_there_is_room(tmp_path, parallel):
+    script = tmp_path / "full.py"
+    script.write_text(FULL_DISK)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([TESTS, os.environ.get("PYTHONPATH", "")]))
+    ref_db, db = str(tmp_path / "reference.db"), str(tmp_path / "t.db")
+    subprocess.run([sys.executable, str(script), ref_db, "0", parallel], env=env, check=True, timeout=120)
+    jobs, trials, reports = _snapshot(ref_db)
+    reference = _summary(trials, reports)
+
+    full = subprocess.run([sys.executable, str(script), db, str(160_000), parallel], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert full.returncode == 1 and "StoreError: cannot write the store" in full.stderr, full.stderr
+    assert db in full.stderr
+    jobs, trials, reports = _snapshot(db)  # what was committed before the disk filled is readable
+    assert 0 < sum(t.state.finished for t in trials.values()) < len(reference), "the limit did not bite mid-job"
+    assert _check_killed_store(db) == []
+
+    subprocess.run([sys.executable, str(script), db, "0", parallel], env=env, check=True, timeout=120)
+    jobs, trials, reports = _snapshot(db)
+    assert jobs == {"default": "completed"}
+    assert _summary(trials, reports) == reference
