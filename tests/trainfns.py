@@ -66,3 +66,13 @@ def slow_steps(params, reporter):
         if reporter.report(step, loss=params["x"] + 1.0 / step):
             break
     return {"loss": params["x"] + 1.0 / step}
+
+
+def two_steps(params, reporter):
+    """Reports twice; its values depend only on the parameters (a crash test compares them exactly)."""
+    loss = None
+    for step in range(1, 3):
+        loss = (params["x"] - 0.3) ** 2 + 0.5 / step
+        if reporter.report(step, loss=loss):
+            break
+    return {"loss": loss}

@@ -69,9 +69,17 @@ class InProcessExecutor(Executor):
         deadline = None if self.trial_timeout is None else time.monotonic() + self.trial_timeout
         on_report = self._on_report
         timed_out = []
+        failed: list[BaseException] = []
 
         def send(step: int, metrics: dict[str, float]) -> bool:
-            stop = on_report(task.trial_id, step, metrics)
+            # The controller's own failure (its store cannot be written, say) is not the trial's: keep
+            # it from the training code, which could catch it or turn it into a failed trial, stop the
+            # trial and raise it once the training function has returned.
+            try:
+                stop = on_report(task.trial_id, step, metrics)
+            except Exception as exc:
+                failed.append(exc)
+                return True
             if not stop and deadline is not None and time.monotonic() > deadline:
                 timed_out.append(step)
                 return True
@@ -81,6 +89,8 @@ class InProcessExecutor(Executor):
             outcome = run_trial(self._train, task, send)
         finally:
             self._queue.pop(0)
+        if failed:
+            raise failed[0]
         if timed_out and outcome.kind == "ok":
             outcome.kind = "timeout"
         return [outcome]
