@@ -10,6 +10,7 @@ __all__ = [
     "SearchExhausted",
     "SearchSpaceError",
     "StoreError",
+    "TrialsFailed",
 ]
 
 
@@ -42,3 +43,7 @@ class MetricError(HpcoreError, KeyError):
 
 class SearchExhausted(HpcoreError):
     """The strategy has no new configuration to propose (for example, a finished grid)."""
+
+
+class TrialsFailed(HpcoreError):
+    """The job stopped because its trials keep failing with the same error (see ``fail_fast``)."""

@@ -18,10 +18,10 @@ from typing import Any
 
 from hpcore import plugins
 from hpcore.checks import check_number
-from hpcore.errors import ConfigError, SearchExhausted, StoreError
+from hpcore.errors import ConfigError, SearchExhausted, StoreError, TrialsFailed
 from hpcore.executors.base import Executor, Outcome, Task, describe
 from hpcore.jobcheck import check_plugins
-from hpcore.outcomes import completion_reasons, objective_from
+from hpcore.outcomes import FailFast, completion_reasons, objective_from
 from hpcore.progress import Progress
 from hpcore.results import TuningResult
 from hpcore.space import SearchSpace
@@ -67,6 +67,10 @@ class TuningJob:
         min_improvement: Relative improvement that counts for the criterion above (0.01 = 1%).
         complete_on_convergence: Stop when the strategy reports convergence.
         max_retries: Times a failed trial is run again with the same parameters.
+        fail_fast: Stop the job when this many trials in a row, and every trial of this run so far,
+            failed with the same error (a typo in the training function, a missing file): ``run()``
+            then raises :class:`~hpcore.errors.TrialsFailed` with that error and the job is recorded
+            as ``failed``; fix it and run the job again to resume. None turns the check off.
         trial_timeout: Seconds a trial may run before it is recorded as ``timed_out``.
         early_stopping: A registered stopper: ``none`` (default), ``median``, ``asha``...
         executor: ``inprocess`` (default when ``max_parallel == 1``), ``process`` (default otherwise),
@@ -109,7 +113,8 @@ class TuningJob:
                  direction: str = "minimize", strategy: str = "bayesian", *, max_trials: int = 20,
                  max_parallel: int = 1, max_runtime: float | None = None, target: float | None = None,
                  max_trials_without_improvement: int | None = None, min_improvement: float = 0.0,
-                 complete_on_convergence: bool = False, max_retries: int = 0, trial_timeout: float | None = None,
+                 complete_on_convergence: bool = False, max_retries: int = 0, fail_fast: int | None = 3,
+                 trial_timeout: float | None = None,
                  early_stopping: str = "none", executor: str | Executor | None = None, store: str | None = None,
                  name: str = "default", seed: int | None = None, progress: bool = True,
                  strategy_options: dict[str, Any] | None = None, stopper_options: dict[str, Any] | None = None,
@@ -132,6 +137,7 @@ class TuningJob:
         max_trials_without_improvement = check_number("max_trials_without_improvement",
                                                       max_trials_without_improvement, integer=True, minimum=1)
         min_improvement = check_number("min_improvement", min_improvement, minimum=0, optional=False)
+        self.fail_fast = check_number("fail_fast", fail_fast, integer=True, minimum=1)
         self.train = train
         self.space = space if isinstance(space, SearchSpace) else SearchSpace(space)
         self.objective = objective
@@ -166,6 +172,7 @@ class TuningJob:
         self._ending: str | None = None
         self._hard_stop = False
         self._deadline: float | None = None
+        self._fail_fast = FailFast(self.fail_fast)
 
     # -- setup ----------------------------------------------------------------------------------
     def _executor_name(self) -> str:
@@ -262,6 +269,7 @@ class TuningJob:
             plugins.register(progress, name=f"hpcore-progress-{id(progress)}")
         self._deadline = None if self.max_runtime is None else time.monotonic() + self.max_runtime
         status = "interrupted"
+        self._fail_fast = FailFast(self.fail_fast)  # counts this run's trials only: a resume starts afresh
         try:
             executor.start(self.train, self._on_report)
             plugins.call_hook("hpcore_job_start", job=self)
@@ -279,7 +287,7 @@ class TuningJob:
                     retry = self._on_outcome(outcome)
                     if retry is not None:
                         queue.insert(0, retry)
-            status = "completed"
+            status = "failed" if self._fail_fast.tripped else "completed"
         finally:
             executor.shutdown()
             self.store.set_job_status(self.name, status)
@@ -287,6 +295,8 @@ class TuningJob:
                 plugins.unregister(progress)
         result = self.result()
         plugins.call_hook("hpcore_job_finish", job=self, result=result)
+        if status == "failed":
+            raise TrialsFailed(self._fail_fast.message(self.name))
         return result
 
     def result(self) -> TuningResult:
@@ -376,6 +386,8 @@ class TuningJob:
                              live.last_step, error, reason, outcome.started, outcome.finished)
         self._records[record.id] = record
         plugins.call_hook("hpcore_trial_finish", job=self, trial=live.trial, record=record)
+        if self._fail_fast.note(record):
+            self._end(f"{self.fail_fast} trials in a row failed with the same error")
         self._check_criteria()
         return None
 

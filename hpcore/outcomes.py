@@ -8,7 +8,7 @@ from typing import Any
 from hpcore.results import best_of
 from hpcore.trial import TrialRecord, TrialState
 
-__all__ = ["completion_reasons", "objective_from"]
+__all__ = ["FailFast", "completion_reasons", "objective_from"]
 
 
 def objective_from(result: Any, name: str,
@@ -84,3 +84,50 @@ def completion_reasons(job: Any, done: list[TrialRecord]) -> list[tuple[str, boo
     if job.complete_on_convergence and job.strategy is not None and job.strategy.converged():
         out.append((f"the {job.strategy_name} strategy converged", False))
     return out
+
+
+def error_line(error: str | None) -> str:
+    """The line of an error that names it (a traceback's last line: ``ValueError: ...``)."""
+    lines = [line.strip() for line in (error or "").strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "(no message)"
+
+
+class FailFast:
+    r"""Sees a job that cannot go on: its trials all fail with the same error.
+
+    Trips once ``limit`` trials have finished in this run, every one of them failed, all with the
+    same error line; any other outcome (a success, another error, a timeout) disarms it for the run.
+
+    Example:
+        >>> ff = FailFast(2)
+        >>> bad = TrialRecord(0, {}, TrialState.FAILED, error="Traceback ...\nZeroDivisionError: division by zero")
+        >>> ff.note(bad), ff.note(bad)
+        (False, True)
+        >>> ff.message("default").splitlines()[0]
+        "job 'default' stopped: 2 trials in a row failed with the same error: ZeroDivisionError: division by zero"
+    """
+
+    def __init__(self, limit: int | None) -> None:
+        self.limit = limit
+        self.errors: list[str] | None = [] if limit else None
+
+    def note(self, record: TrialRecord) -> bool:
+        """Takes one finished trial; True when this one trips the check."""
+        if self.errors is None or self.tripped:
+            return False
+        if record.state is not TrialState.FAILED or (self.errors and error_line(record.error)
+                                                       != error_line(self.errors[0])):
+            self.errors = None
+            return False
+        self.errors.append(record.error or "")
+        return self.tripped
+
+    @property
+    def tripped(self) -> bool:
+        return self.errors is not None and self.limit is not None and len(self.errors) >= self.limit
+
+    def message(self, job: str) -> str:
+        assert self.errors, "nothing failed"
+        return (f"job {job!r} stopped: {len(self.errors)} trials in a row failed with the same error: "
+                f"{error_line(self.errors[0])}\n\n{self.errors[0].rstrip()}\n\n"
+                "Fix the training function and run the job again to resume it (fail_fast=None turns this off)")

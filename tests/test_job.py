@@ -87,7 +87,7 @@ def test_retries_run_a_failed_trial_again_with_the_same_parameters(tmp_path, mon
     assert all(t.attempt == 1 for t in result.trials)
     monkeypatch.setenv("HPCORE_TEST_DIR", str(tmp_path / "fresh"))
     os.mkdir(tmp_path / "fresh")
-    no_retry = job(flaky, objective="objective", max_trials=3, seed=1).run()
+    no_retry = job(flaky, objective="objective", max_trials=3, seed=1, fail_fast=None).run()
     assert no_retry.counts() == {"failed": 3}
 
 

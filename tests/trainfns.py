@@ -76,3 +76,15 @@ def two_steps(params, reporter):
         if reporter.report(step, loss=loss):
             break
     return {"loss": loss}
+
+
+def broken(params, reporter):
+    """A training function with a bug: every trial fails with the same error."""
+    return {"loss": params["x"] / 0}
+
+
+def broken_until_fixed(params, reporter):
+    """Fails while the file named by HPCORE_TEST_BUG exists (the bug), then trains."""
+    if os.path.exists(os.environ["HPCORE_TEST_BUG"]):
+        raise FileNotFoundError("data/train.csv")
+    return {"loss": params["x"]}

@@ -268,6 +268,7 @@ def successive_halving(trainers: list[CandidateTrainer], metric: str, deadline: 
     candidate's refit on all rows would take longer (estimated from its best trial's time per fold),
     the search ends earlier by the difference.
     """
+    from hpcore.errors import TrialsFailed
     from hpcore.job import TuningJob
 
     direction = DIRECTIONS[metric]
@@ -298,7 +299,11 @@ def successive_halving(trainers: list[CandidateTrainer], metric: str, deadline: 
                                 max_parallel=max_parallel, executor=executor, executor_options=executor_options,
                                 seed=seed + 1000 * rung + i, progress=False,
                                 warm_start=[r for r in st.results if r.trials])
-                st.results.append(job.run())
+                try:
+                    st.results.append(job.run())
+                except TrialsFailed as exc:  # this candidate cannot train here: the others go on
+                    st.results.append(job.result())
+                    st.error = str(exc).splitlines()[0]
             st.seconds += time.monotonic() - begin
             best = st.best(direction)
             log(f"  rung {rung + 1}/{n_rungs} {st.candidate.name:<28} {len(st.records()):>4} trials  "
