@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+import numbers
+import warnings
 from typing import Any
 
 from hpcore.results import best_of
 from hpcore.trial import TrialRecord, TrialState
 
-__all__ = ["FailFast", "completion_reasons", "objective_from"]
+__all__ = ["FailFast", "completion_reasons", "objective_from", "recordable"]
 
 
 def objective_from(result: Any, name: str,
@@ -29,8 +31,8 @@ def objective_from(result: Any, name: str,
     """
     if isinstance(result, bool):
         return None, {}, f"the training function returned {result!r}, not a number or a dict of metrics"
-    if isinstance(result, (int, float)):
-        metrics: dict[str, Any] = {name: float(result)}
+    if isinstance(result, numbers.Real):
+        metrics: dict[str, Any] = {name: result}
     elif isinstance(result, dict):
         metrics = dict(result)
     elif result is None:
@@ -49,11 +51,73 @@ def objective_from(result: Any, name: str,
                                "return it or set objective= to one of those")
     try:
         value = float(value)
+    except OverflowError:
+        return None, recordable(metrics, keep=name), f"objective {name!r} is too large for a float ({_brief(value)})"
     except (TypeError, ValueError):
-        return None, metrics, f"objective {name!r} is {value!r}, not a number"
+        return None, recordable(metrics, keep=name), f"objective {name!r} is {_brief(value)}, not a number"
     if not math.isfinite(value):
-        return None, metrics, f"objective {name!r} is {value} (not finite)"
-    return value, metrics, None
+        return None, recordable(metrics, keep=name), f"objective {name!r} is {value} (not finite)"
+    metrics[name] = value
+    return value, recordable(metrics), None
+
+
+def _brief(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _number(value: Any) -> float | None:
+    if hasattr(value, "item") and callable(value.item) and getattr(value, "ndim", 0) == 0:
+        value = value.item()  # numpy and torch scalars
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return None
+    try:
+        return float(value)
+    except OverflowError:
+        return None
+
+
+MAX_LIST = 1000  # a metric may be a list of numbers (per-class scores) up to this length
+
+
+def recordable(metrics: dict[str, Any], keep: str | None = None) -> dict[str, Any]:
+    """The metrics the store can keep and give back; each one dropped is named in a warning.
+
+    Kept: numbers (numpy and torch scalars as plain floats), booleans, strings, None, and lists or
+    arrays of up to 1,000 numbers (as lists of floats). Dropped: anything else (an object, a nested
+    dict, a number too large for a float). ``keep`` names a metric whose value is shown as text
+    instead of dropped (the objective of a failed trial, so the record says what it was).
+
+    Example:
+        >>> import numpy as np
+        >>> recordable({"loss": np.float32(0.5), "per_class": np.array([0.9, 0.8]), "note": "ok"})
+        {'loss': 0.5, 'per_class': [0.9, 0.8], 'note': 'ok'}
+    """
+    out: dict[str, Any] = {}
+    dropped = []
+    for k, v in metrics.items():
+        k = str(k)
+        if v is None or isinstance(v, (bool, str)):
+            out[k] = v
+            continue
+        number = _number(v)
+        if number is not None:
+            out[k] = number
+            continue
+        items = v.tolist() if hasattr(v, "tolist") and callable(v.tolist) else v
+        if isinstance(items, (list, tuple)) and len(items) <= MAX_LIST:
+            numbers_ = [_number(x) for x in items]
+            if all(x is not None for x in numbers_):
+                out[k] = numbers_
+                continue
+        if k == keep:
+            out[k] = _brief(v)
+            continue
+        dropped.append(f"{k} ({type(v).__name__})")
+    if dropped:
+        warnings.warn(f"metrics not recorded (not a number, a string or a list of numbers): {', '.join(dropped)}",
+                      stacklevel=3)
+    return out
 
 
 def completion_reasons(job: Any, done: list[TrialRecord]) -> list[tuple[str, bool]]:

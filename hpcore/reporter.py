@@ -70,11 +70,15 @@ class Reporter:
             raise TypeError("report() needs at least one metric, for example reporter.report(epoch, auc=0.9)")
         clean: dict[str, float] = {}
         for k, v in metrics.items():
-            if hasattr(v, "item") and callable(v.item):  # numpy and torch scalars
+            if hasattr(v, "item") and callable(v.item) and getattr(v, "ndim", 0) == 0:  # numpy, torch scalars
                 v = v.item()
             if isinstance(v, bool) or not isinstance(v, numbers.Real):
-                raise TypeError(f"report(): metric {k}={v!r} is not a number")
-            clean[k] = float(v)
+                raise TypeError(f"report(): metric {k}={v!r} is not a number (report one number per metric; "
+                                "return lists or arrays as metrics of the result instead)")
+            try:
+                clean[k] = float(v)
+            except OverflowError:
+                raise TypeError(f"report(): metric {k} is too large for a float") from None
         if step is None:
             step = (self.last_step or 0) + 1
         step = int(step)

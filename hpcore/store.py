@@ -67,11 +67,26 @@ def _dumps(obj: Any) -> str:
             return {k: fix(x) for k, x in v.items()}
         if isinstance(v, (list, tuple)):
             return [fix(x) for x in v]
-        if hasattr(v, "item") and callable(v.item):
-            return v.item()
+        if hasattr(v, "item") and callable(v.item) and getattr(v, "ndim", 0) == 0:
+            return fix(v.item())
+        if hasattr(v, "tolist") and callable(v.tolist):
+            return fix(v.tolist())
+        if isinstance(v, int) and not isinstance(v, bool) and abs(v) > 2 ** 63:
+            return str(v)  # SQLite and JSON readers choke on larger integers
         return v
 
     return json.dumps(fix(obj), default=str)
+
+
+def _numbers(metrics: dict[str, Any]) -> dict[str, float]:
+    """A stored report's metrics as floats; a value that is not one is left out, never an error."""
+    out = {}
+    for k, v in metrics.items():
+        try:
+            out[k] = float(v)
+        except (TypeError, ValueError, OverflowError):
+            pass
+    return out
 
 
 class Store:
@@ -198,7 +213,7 @@ class Store:
             sql += " AND trial = ?"
             args += (trial_id,)
         rows = self._db.execute(sql + " ORDER BY rowid", args).fetchall()
-        return [(r[0], r[1], r[2], {k: float(v) for k, v in json.loads(r[3]).items()}) for r in rows]
+        return [(r[0], r[1], r[2], _numbers(json.loads(r[3]))) for r in rows]
 
     def drop_reports(self, job: str, trial_id: int, attempt: int) -> None:
         """Forgets the reports of an attempt that will run again from the start."""

@@ -88,3 +88,50 @@ def broken_until_fixed(params, reporter):
     if os.path.exists(os.environ["HPCORE_TEST_BUG"]):
         raise FileNotFoundError("data/train.csv")
     return {"loss": params["x"]}
+
+
+def returns_array_metric(params, reporter):
+    import numpy as np
+
+    reporter.report(1, loss=np.float64(params["x"]))
+    return {"loss": params["x"], "per_class": np.array([0.9, 0.8]), "model": object()}
+
+
+def returns_huge(params, reporter):
+    return 10 ** 400 if params["x"] > 0.5 else params["x"]
+
+
+def exits(params, reporter):
+    """Ends its trial the ways a script would: sys.exit, argparse, or KeyboardInterrupt of its own."""
+    import argparse
+    import sys
+
+    how = params["how"]
+    if how == "exit0":
+        sys.exit(0)
+    if how == "exit3":
+        sys.exit(3)
+    if how == "argparse":
+        argparse.ArgumentParser(prog="train").parse_args(["--no-such-option"])
+    if how == "interrupt":
+        raise KeyboardInterrupt
+    return 0.5
+
+
+def never_reports(params, reporter):
+    """Sleeps past any timeout without reporting, and swallows ordinary exceptions."""
+    try:
+        time.sleep(60)
+    except Exception:
+        pass
+    return params["x"]
+
+
+def sleeps_in_trial(params, reporter):
+    """Marks that its trial started (a file), then trains slowly: a test interrupts it there."""
+    with open(os.path.join(os.environ["HPCORE_TEST_DIR"], f"started-{reporter.trial_id}"), "w"):
+        pass
+    for step in range(1, 200):
+        time.sleep(0.05)
+        reporter.report(step, loss=params["x"])
+    return params["x"]

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hpcore._threads import limit_threads
+from hpcore.executors._interrupts import watch_sigint
 from hpcore.reporter import Reporter
 
 __all__ = ["Executor", "Outcome", "Task", "describe", "run_trial"]
@@ -90,14 +91,24 @@ def _arity(train: Callable[..., Any]) -> int:
 def run_trial(train: Callable[..., Any], task: Task, send: Callable[[int, dict[str, float]], bool] | None) -> Outcome:
     """Runs ``train(params, reporter)`` (or ``train(params)``) for one task, catching its errors.
 
-    ``KeyboardInterrupt`` and ``SystemExit`` propagate: an interrupted trial is not a failed one.
+    The trial fails when the function raises, and also when it calls ``sys.exit()`` or raises
+    ``KeyboardInterrupt`` itself; only the user's Ctrl-C (a SIGINT to this process) propagates, as
+    an interrupted trial is not a failed one.
     """
     reporter = Reporter(task.trial_id, dict(task.params), send=send, attempt=task.attempt, threads=task.threads)
     started = time.time()
     kind, result, error = "ok", None, None
-    with limit_threads(task.threads), reporter:
+    with limit_threads(task.threads), reporter, watch_sigint() as sigint:
         try:
             result = train(dict(task.params)) if _arity(train) == 1 else train(dict(task.params), reporter)
+        except SystemExit as exc:
+            kind, error = "error", (f"{traceback.format_exc()}the training function called sys.exit({exc.code!r}) "
+                                    "(argparse does on a bad option); its trial failed")
+        except KeyboardInterrupt:
+            if sigint.pressed:
+                raise
+            kind, error = "error", (f"{traceback.format_exc()}the training function raised KeyboardInterrupt "
+                                    "without a Ctrl-C; its trial failed")
         except Exception:
             kind, error = "error", traceback.format_exc()
     last = {k: v for k, v in reporter.last_metrics.items() if not math.isnan(v)}

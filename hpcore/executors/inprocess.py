@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 from hpcore.errors import ConfigError
+from hpcore.executors._interrupts import TrialTimeout, alarm, alarm_deferred, can_alarm
 from hpcore.executors.base import Executor, Outcome, ReportFn, Task, run_trial
 from hpcore.hookspec import hookimpl
 
@@ -16,9 +18,12 @@ __all__ = ["InProcessExecutor"]
 class InProcessExecutor(Executor):
     """Calls the training function directly: no pickling, easiest to debug, one trial at a time.
 
-    A ``trial_timeout`` is cooperative here: once the time is up, the trial's next
-    ``reporter.report`` returns True and the trial is recorded as timed out. Use the ``process``
-    executor for a hard timeout.
+    A ``trial_timeout`` interrupts the training function where it is (a ``SIGALRM`` timer, raising
+    an exception that ``except Exception`` does not catch) when the job runs in the main thread of a
+    POSIX process; the trial is recorded as timed out. Elsewhere it is cooperative, with a warning:
+    once the time is up, the trial's next ``reporter.report`` returns True. Code stuck inside a
+    native call that never returns to Python is not interrupted: use the ``process`` executor for
+    a hard timeout.
 
     Args:
         max_parallel: Must be 1.
@@ -48,6 +53,10 @@ class InProcessExecutor(Executor):
 
     def start(self, train: Callable[..., Any], on_report: ReportFn) -> None:
         self._train, self._on_report = train, on_report
+        if self.trial_timeout is not None and not can_alarm():
+            warnings.warn(f"trial_timeout={self.trial_timeout:g}s with the in-process executor outside the main "
+                          "thread is cooperative: a trial is stopped at its next report, and one that never "
+                          "reports runs on; use executor='process' to enforce it", stacklevel=3)
 
     def free_slots(self) -> int:
         return 0 if self._queue else 1
@@ -76,7 +85,8 @@ class InProcessExecutor(Executor):
             # it from the training code, which could catch it or turn it into a failed trial, stop the
             # trial and raise it once the training function has returned.
             try:
-                stop = on_report(task.trial_id, step, metrics)
+                with alarm_deferred():
+                    stop = on_report(task.trial_id, step, metrics)
             except Exception as exc:
                 failed.append(exc)
                 return True
@@ -85,8 +95,13 @@ class InProcessExecutor(Executor):
                 return True
             return stop
 
+        started = time.time()
         try:
-            outcome = run_trial(self._train, task, send)
+            with alarm(self.trial_timeout):
+                outcome = run_trial(self._train, task, send)
+        except TrialTimeout as exc:
+            outcome = Outcome(task.trial_id, task.attempt, "timeout", error=str(exc), started=started,
+                              finished=time.time())
         finally:
             self._queue.pop(0)
         if failed:
