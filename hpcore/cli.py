@@ -53,6 +53,9 @@ def _add_tune(sub: Any) -> None:
     p.add_argument("--max-runtime", dest="max_runtime", type=float, help="seconds")
     p.add_argument("--executor", help="inprocess, process, dask, ...")
     p.add_argument("--seed", type=int)
+    p.add_argument("--resume", choices=("auto", "continue", "never"),
+                   help="when the store holds the job: auto resumes it if made the same way (default), "
+                        "continue also after a change of training function, strategy or seed, never refuses")
     p.add_argument("--no-progress", dest="progress", action="store_false", default=None)
 
 
@@ -327,7 +330,8 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     from hpcore.jobfile import job_from_dict, load_job_file
 
     overrides = {k: getattr(args, k) for k in ("store", "name", "strategy", "early_stopping", "max_trials",
-                                                 "max_parallel", "max_runtime", "executor", "seed", "progress")}
+                                                 "max_parallel", "max_runtime", "executor", "seed", "resume",
+                                                 "progress")}
     if args.algorithm:
         overrides["algorithm"] = args.algorithm
     if args.job_file:

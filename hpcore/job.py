@@ -13,17 +13,19 @@ import math
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from hpcore import plugins
+from hpcore._lease import Lease
 from hpcore.checks import check_number
-from hpcore.errors import ConfigError, SearchExhausted, StoreError, TrialsFailed
+from hpcore.errors import ConfigError, SearchExhausted, TrialsFailed
 from hpcore.executors.base import Executor, Outcome, Task, describe
 from hpcore.jobcheck import check_plugins
 from hpcore.outcomes import FailFast, completion_reasons, objective_from
 from hpcore.progress import Progress
 from hpcore.results import TuningResult
+from hpcore.resume import RESUME, open_job, replay
 from hpcore.space import SearchSpace
 from hpcore.stopping import NoStopper, Stopper, create_stopper
 from hpcore.store import Store
@@ -88,6 +90,12 @@ class TuningJob:
         warm_start_type: ``identical`` (same data and algorithm: their trials are observations of
             this job's strategy, without counting against ``max_trials``) or ``transfer`` (they
             inform the strategy's model only; needs a strategy with ``transfer``, such as bayesian).
+        resume: What to do when the store already holds a job of this name: ``auto`` resumes it when
+            it was made with the same space, objective, direction, training function, strategy and
+            seed (and refuses otherwise, naming the differences); ``continue`` also resumes it when
+            the training function, strategy or seed changed (its results are kept and learned
+            from); ``never`` refuses to touch it. A store holds one running controller per job: a
+            second one refuses, naming the first one's PID and host.
 
     Raises:
         ConfigError: For an invalid argument, naming it.
@@ -119,7 +127,7 @@ class TuningJob:
                  name: str = "default", seed: int | None = None, progress: bool = True,
                  strategy_options: dict[str, Any] | None = None, stopper_options: dict[str, Any] | None = None,
                  executor_options: dict[str, Any] | None = None, warm_start: Any = None,
-                 warm_start_type: str = "identical") -> None:
+                 warm_start_type: str = "identical", resume: str = "auto") -> None:
         if not callable(train):
             raise ConfigError(f"train={train!r} is not callable; pass a function train(params, reporter)")
         if not isinstance(objective, str) or not objective:
@@ -155,6 +163,10 @@ class TuningJob:
         self.stopper_options = dict(stopper_options or {})
         self.executor_options = dict(executor_options or {})
         self._executor_arg = executor
+        if resume not in RESUME:
+            raise ConfigError(f"resume={resume!r}: use one of {', '.join(RESUME)}")
+        self.resume = resume
+        self._lease: Lease | None = None
         if warm_start_type not in ("identical", "transfer"):
             raise ConfigError(f"warm_start_type={warm_start_type!r}: use 'identical' or 'transfer'")
         # A list holds several parents; anything else (path, (path, name), result) is one parent.
@@ -186,21 +198,24 @@ class TuningJob:
 
     def _open(self) -> None:
         self.store = Store(self.store_path)
-        stored = self.store.load_job(self.name)
-        if stored is None:
-            self.store.create_job(self.name, self.config())
-            return
-        old = stored["config"]
-        diffs = self.space.differences(SearchSpace.from_dict(old["space"]))
-        for key in ("objective", "direction"):
-            if old.get(key) != getattr(self, key):
-                diffs.append(f"{key} changed from {old.get(key)!r} to {getattr(self, key)!r}")
-        if diffs:
-            raise StoreError(
-                f"store {self.store_path!r} holds job {self.name!r} with a different setup: {'; '.join(diffs)}. "
-                "Resume it with the same search space and objective, or start a new job with name=... or another store"
-            )
-        self.store.set_job_status(self.name, "running")
+        self._lease = None if self.store_path is None else Lease(self.store_path, self.name)
+        try:
+            if self._lease is not None:
+                self._lease.acquire()  # before anything of the job is written or read
+            self._open_job()
+        except BaseException:
+            self._close()
+            raise
+
+    def _open_job(self) -> None:
+        assert self.store is not None
+        open_job(self.store, self.name, self.space, self.config(), self.resume)
+
+    def _close(self) -> None:
+        """Gives back the job's lease and closes its store."""
+        if self._lease is not None:
+            self._lease.release()
+            self._lease = None
 
     def _make_executor(self) -> Executor:
         ex = self._executor_arg
@@ -218,28 +233,6 @@ class TuningJob:
                               "own stopping rule (its brackets); use early_stopping='none' to keep it", stacklevel=3)
             return create_stopper(self.early_stopping, self.direction, **self.stopper_options)
         return make() if callable(make) else NoStopper(self.direction)
-
-    def _resume(self) -> list[TrialRecord]:
-        """Feeds stored results to the strategy and stopper; returns the interrupted trials."""
-        assert self.store and self.strategy and self.stopper
-        records = self.store.trials(self.name)
-        finished = sorted((r for r in records if r.state.finished), key=lambda r: (r.finished or 0, r.id))
-        reports: dict[int, list[tuple[int, int, dict[str, float]]]] = {}
-        for trial, attempt, step, metrics in self.store.reports(self.name):
-            reports.setdefault(trial, []).append((attempt, step, metrics))
-        for r in finished:
-            for attempt, step, metrics in reports.get(r.id, []):
-                v = metrics.get(self.objective)
-                if attempt == r.attempt and v is not None and math.isfinite(v):
-                    self.stopper.report(r.id, step, v)
-            self.stopper.finish(r.id, r.state, r.value)
-            self.strategy.observe(r.params, r.value, r.state, trial_id=r.id)
-            self._records[r.id] = r
-        interrupted = [r for r in records if not r.state.finished]
-        for r in interrupted:
-            self.store.drop_reports(self.name, r.id, r.attempt)
-            self.strategy.add_pending(Trial(r.id, r.params))
-        return interrupted
 
     def finished_records(self) -> list[TrialRecord]:
         """Records of the trials that have ended, so far."""
@@ -259,7 +252,9 @@ class TuningJob:
                                      **self.strategy_options)
         self.stopper = self._make_stopper(self.strategy)
         self._records, self._live, self._ending, self._hard_stop = {}, {}, None, False
-        queue = [(Trial(r.id, r.params), r.attempt) for r in self._resume()]
+        finished, interrupted = replay(self.store, self.name, self.space, self.objective, self.strategy, self.stopper)
+        self._records = {r.id: r for r in finished}
+        queue = [(Trial(r.id, r.params), r.attempt) for r in interrupted]
         if self.warm_start:
             warm_start(self.strategy, self.strategy_name, self.warm_start, self.warm_start_type,
                        self.objective, self.direction)
@@ -275,6 +270,8 @@ class TuningJob:
             plugins.call_hook("hpcore_job_start", job=self)
             self._check_criteria()
             while True:
+                if self._lease is not None:
+                    self._lease.check()
                 self._check_deadline()
                 while executor.free_slots() > 0:
                     item = queue.pop(0) if queue else self._next_trial()
@@ -290,9 +287,13 @@ class TuningJob:
             status = "failed" if self._fail_fast.tripped else "completed"
         finally:
             executor.shutdown()
-            self.store.set_job_status(self.name, status)
-            if progress is not None:
-                plugins.unregister(progress)
+            try:
+                if self._lease is None or not self._lease.lost:  # a new owner's job is not this one's to mark
+                    self.store.set_job_status(self.name, status)
+            finally:
+                self._close()
+                if progress is not None:
+                    plugins.unregister(progress)
         result = self.result()
         plugins.call_hook("hpcore_job_finish", job=self, result=result)
         if status == "failed":
@@ -303,7 +304,8 @@ class TuningJob:
         """The current result, read back from the store."""
         assert self.store is not None, "run() first"
         diagnostics = list(getattr(self.strategy, "diagnostics", []) or [])
-        return TuningResult(self.store.trials(self.name), self.objective, self.direction, self.name,
+        trials = [replace(r, params=self.space.restore(r.params)) for r in self.store.trials(self.name)]
+        return TuningResult(trials, self.objective, self.direction, self.name,
                             self.store_path, self._ending or "", diagnostics)
 
     def _n_trials(self) -> int:

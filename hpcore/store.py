@@ -18,10 +18,13 @@ import sqlite3
 import time
 from typing import Any
 
+from hpcore._lease import owner_of
 from hpcore.errors import StoreError
 from hpcore.trial import TrialRecord, TrialState
 
 __all__ = ["Store"]
+
+APPLICATION_ID = 0x68706372  # "hpcr" in the SQLite header: marks the file as an hpcore store
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -55,6 +58,14 @@ CREATE TABLE IF NOT EXISTS reports (
     time REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS reports_by_trial ON reports (job, trial, attempt, step);
+CREATE TABLE IF NOT EXISTS owners (
+    job TEXT PRIMARY KEY,
+    token TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    pid_started TEXT,
+    heartbeat REAL NOT NULL
+);
 """
 
 
@@ -129,16 +140,37 @@ class Store:
                 os.makedirs(folder, exist_ok=True)
                 self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)
             self._db.execute("PRAGMA busy_timeout = 30000")
+            fresh = self._check_is_hpcore()
             if not read_only:
                 if self.path is not None:
                     self._db.execute("PRAGMA journal_mode = WAL")
                 self._db.execute(f"PRAGMA synchronous = {durability.upper()}")
+                if fresh:
+                    self._db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
                 self._db.executescript(SCHEMA)
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(
                 f"cannot {'open' if read_only else 'write'} the store {self.path!r}: {exc}; "
                 "choose a writable file with store=PATH"
             ) from None
+
+    def _check_is_hpcore(self) -> bool:
+        """Refuses a file that is not an hpcore store, before anything is written; True when empty."""
+        try:
+            tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            app = self._db.execute("PRAGMA application_id").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise StoreError(f"{self.path!r} is not a readable hpcore store ({exc}): it is not an SQLite "
+                             "database, or a damaged one; give another file with store=PATH") from None
+        if not tables and app == 0:
+            return True
+        if app not in (0, APPLICATION_ID) or not {"jobs", "trials", "reports"} <= tables:
+            self._db.close()
+            raise StoreError(f"{self.path!r} is a database of another application (tables: "
+                             f"{', '.join(sorted(tables)) or 'none'}); hpcore writes only to stores it made: give "
+                             "a new file with store=PATH")
+        return False
 
     def _write(self, sql: str, args: tuple[Any, ...]) -> None:
         try:
@@ -159,14 +191,25 @@ class Store:
         row = self._db.execute("SELECT config, status, created FROM jobs WHERE name = ?", (name,)).fetchone()
         if row is None:
             return None
-        return {"config": json.loads(row[0]), "status": row[1], "created": row[2]}
+        return {"config": json.loads(row[0]), "status": self._status(name, row[1]), "created": row[2]}
+
+    def update_config(self, name: str, config: dict[str, Any]) -> None:
+        """Records a job's new setup (a job continued with another training function, say)."""
+        self._write("UPDATE jobs SET config = ?, updated = ? WHERE name = ?", (_dumps(config), time.time(), name))
 
     def set_job_status(self, name: str, status: str) -> None:
         self._write("UPDATE jobs SET status = ?, updated = ? WHERE name = ?", (status, time.time(), name))
 
     def jobs(self) -> list[dict[str, Any]]:
         rows = self._db.execute("SELECT name, status, created, updated FROM jobs ORDER BY created").fetchall()
-        return [{"name": r[0], "status": r[1], "created": r[2], "updated": r[3]} for r in rows]
+        return [{"name": r[0], "status": self._status(r[0], r[1]), "created": r[2], "updated": r[3]} for r in rows]
+
+    def _status(self, name: str, recorded: str) -> str:
+        """A job recorded as running whose controller is gone (killed, its host down) is interrupted."""
+        if recorded != "running" or self.path is None:
+            return recorded
+        owner = owner_of(self._db, name)
+        return "running" if owner is not None and owner.alive else "interrupted"
 
     # -- trials -------------------------------------------------------------------------------
     def start_trial(self, job: str, trial_id: int, params: dict[str, Any], attempt: int) -> None:
