@@ -193,13 +193,40 @@ class SearchSpace(Mapping[str, Param]):
         """A short hash of the space, equal for equal spaces."""
         return hashlib.sha256(self.to_json(sort_keys=True).encode()).hexdigest()[:16]
 
+    def restore(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Parameters read back from a store, each categorical value the declared choice itself.
+
+        JSON has no tuples: a choice ``(3, 3)`` is stored as ``[3, 3]``; this gives the training
+        function the tuple again on a resume.
+
+        Example:
+            >>> space = SearchSpace({"kernel": Categorical([(3, 3), (5, 5)])})
+            >>> space.restore({"kernel": [5, 5]})
+            {'kernel': (5, 5)}
+        """
+        out = dict(params)
+        for n, p in self._params.items():
+            if isinstance(p, Categorical) and n in out:
+                key = _plain_key(out[n])
+                out[n] = next((v for v in p.values if _plain_key(v) == key), out[n])
+        return out
+
     def differences(self, other: SearchSpace) -> list[str]:
-        """Human-readable differences from ``other`` (empty when the spaces are equal)."""
+        """Human-readable differences from ``other`` (empty when the spaces are equal).
+
+        Ranges are compared in their plain (JSON) form, as a store keeps them: a choice ``(3, 3)``
+        equals the ``[3, 3]`` it was stored as.
+        """
         diffs = []
         for n in self._params:
             if n not in other:
                 diffs.append(f"{n!r} is new")
-            elif self[n] != other[n]:
+            elif _plain_key(self[n].to_dict()) != _plain_key(other[n].to_dict()):
                 diffs.append(f"{n!r} changed from {other[n]!r} to {self[n]!r}")
         diffs += [f"{n!r} was removed" for n in other if n not in self._params]
         return diffs
+
+
+def _plain_key(value: Any) -> str:
+    """A value as JSON text: equal for a tuple and the list a store turns it into."""
+    return json.dumps(value, sort_keys=True, default=str)

@@ -60,9 +60,17 @@ class Outcome:
 
 
 def describe(fn: Any) -> str:
-    """``module:qualname`` of a callable, for messages."""
+    """``module:qualname`` of a callable, for messages and a job's stored setup.
+
+    An object with ``__call__`` is named by its class, with its ``repr`` where the class defines
+    one (a :class:`~hpcore.script.CommandTrainer` shows its command), never by its address.
+    """
     mod = getattr(fn, "__module__", None) or "?"
-    return f"{mod}:{getattr(fn, '__qualname__', repr(fn))}"
+    name = getattr(fn, "__qualname__", None)
+    if not isinstance(name, str):
+        cls = type(fn)
+        name = cls.__qualname__ if cls.__repr__ is object.__repr__ else repr(fn)
+    return f"{mod}:{name}"
 
 
 def _plain(value: Any) -> Any:
