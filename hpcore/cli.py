@@ -56,6 +56,8 @@ def _add_tune(sub: Any) -> None:
     p.add_argument("--resume", choices=("auto", "continue", "never"),
                    help="when the store holds the job: auto resumes it if made the same way (default), "
                         "continue also after a change of training function, strategy or seed, never refuses")
+    p.add_argument("--durability", choices=("normal", "full"),
+                   help="normal survives a crash of the process (default); full also an OS crash or power cut")
     p.add_argument("--no-progress", dest="progress", action="store_false", default=None)
 
 
@@ -331,7 +333,7 @@ def _cmd_tune(args: argparse.Namespace) -> int:
 
     overrides = {k: getattr(args, k) for k in ("store", "name", "strategy", "early_stopping", "max_trials",
                                                  "max_parallel", "max_runtime", "executor", "seed", "resume",
-                                                 "progress")}
+                                                 "durability", "progress")}
     if args.algorithm:
         overrides["algorithm"] = args.algorithm
     if args.job_file:

@@ -90,12 +90,14 @@ class TuningJob:
         warm_start_type: ``identical`` (same data and algorithm: their trials are observations of
             this job's strategy, without counting against ``max_trials``) or ``transfer`` (they
             inform the strategy's model only; needs a strategy with ``transfer``, such as bayesian).
-        resume: What to do when the store already holds a job of this name: ``auto`` resumes it when
-            it was made with the same space, objective, direction, training function, strategy and
-            seed (and refuses otherwise, naming the differences); ``continue`` also resumes it when
-            the training function, strategy or seed changed (its results are kept and learned
-            from); ``never`` refuses to touch it. A store holds one running controller per job: a
-            second one refuses, naming the first one's PID and host.
+        resume: When the store holds this job already: ``auto`` resumes it if it was made with the
+            same space, objective, direction, training function, strategy and seed (else refuses,
+            naming the differences); ``continue`` also after a change of training function,
+            strategy or seed (its results kept); ``never`` refuses. One controller runs a job at
+            a time: a second one refuses, naming the first one's PID and host.
+        durability: ``normal`` survives a crash of the process (an OS crash or power cut may lose
+            the last writes, which then run again; the file stays sound); ``full`` writes each
+            change through to the disk before going on, and survives those too, at an fsync each.
 
     Raises:
         ConfigError: For an invalid argument, naming it.
@@ -127,7 +129,8 @@ class TuningJob:
                  name: str = "default", seed: int | None = None, progress: bool = True,
                  strategy_options: dict[str, Any] | None = None, stopper_options: dict[str, Any] | None = None,
                  executor_options: dict[str, Any] | None = None, warm_start: Any = None,
-                 warm_start_type: str = "identical", resume: str = "auto") -> None:
+                 warm_start_type: str = "identical", resume: str = "auto",
+                 durability: str = "normal") -> None:
         if not callable(train):
             raise ConfigError(f"train={train!r} is not callable; pass a function train(params, reporter)")
         if not isinstance(objective, str) or not objective:
@@ -163,9 +166,10 @@ class TuningJob:
         self.stopper_options = dict(stopper_options or {})
         self.executor_options = dict(executor_options or {})
         self._executor_arg = executor
-        if resume not in RESUME:
-            raise ConfigError(f"resume={resume!r}: use one of {', '.join(RESUME)}")
-        self.resume = resume
+        for key, value, allowed in (("resume", resume, RESUME), ("durability", durability, ("normal", "full"))):
+            if value not in allowed:
+                raise ConfigError(f"{key}={value!r}: use one of {', '.join(allowed)}")
+        self.resume, self.durability = resume, durability
         self._lease: Lease | None = None
         if warm_start_type not in ("identical", "transfer"):
             raise ConfigError(f"warm_start_type={warm_start_type!r}: use 'identical' or 'transfer'")
@@ -197,7 +201,7 @@ class TuningJob:
                 "strategy": self.strategy_name, "seed": self.seed, "train": describe(self.train)}
 
     def _open(self) -> None:
-        self.store = Store(self.store_path)
+        self.store = Store(self.store_path, durability=self.durability)
         self._lease = None if self.store_path is None else Lease(self.store_path, self.name)
         try:
             if self._lease is not None:

@@ -38,8 +38,8 @@ __all__ = ["JOB_KEYS", "load_job_file", "job_from_dict", "resolve_callable"]
 JOB_OPTIONS = (
     "objective", "direction", "strategy", "max_trials", "max_parallel", "max_runtime", "target",
     "max_trials_without_improvement", "min_improvement", "complete_on_convergence", "max_retries",
-    "fail_fast", "trial_timeout", "early_stopping", "executor", "store", "name", "seed", "resume", "progress",
-    "strategy_options", "stopper_options", "executor_options",
+    "fail_fast", "trial_timeout", "early_stopping", "executor", "store", "name", "seed", "resume", "durability",
+    "progress", "strategy_options", "stopper_options", "executor_options",
 )
 JOB_KEYS = ("train", "command", "algorithm", "space", "metric_definitions", "script", "warm_start",
             "warm_start_type") + JOB_OPTIONS
