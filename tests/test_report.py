@@ -80,6 +80,7 @@ def test_report_is_one_self_contained_file(report):
         assert img.std() > 0.05 and (img.max(axis=2) - img.min(axis=2) > 0.25).mean() > 0.002
 
 
+@pytest.mark.browser
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (.ci/run installs Debian's chromium)")
 def test_report_in_a_real_headless_browser(report, tmp_path):
     url = report.as_uri()
@@ -116,6 +117,7 @@ def test_report_in_a_real_headless_browser(report, tmp_path):
     assert page.std() > 0.02
 
 
+@pytest.mark.browser
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (.ci/run installs Debian's chromium)")
 def test_the_browser_checks_catch_a_broken_page(tmp_path):
     broken = tmp_path / "broken.html"
