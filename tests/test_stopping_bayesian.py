@@ -24,12 +24,15 @@ def train(params: dict[str, Any], reporter: hpcore.Reporter) -> dict[str, float]
 
 @pytest.mark.parametrize("direction,objective,sign", [("minimize", "loss", 1.0), ("maximize", "acc", -1.0)])
 def test_bayesian_with_asha(direction: str, objective: str, sign: float) -> None:
+    """Power of the last checks (20 trials, seeds 0-23 or 0-199): random search passes 0/200 (74/100
+    with the former check alone, a best below 0.25), bayesian 24/24 when minimising and 24/24 when
+    maximising (5 to 12 of 16 model asks in the basin), bayesian with random model asks 0/24."""
     job = hpcore.TuningJob(train, SPACE, objective=objective, direction=direction, strategy="bayesian",
                            early_stopping="asha", stopper_options={"max_resource": 9, "reduction_factor": 3},
-                           strategy_options={"n_initial": 4}, max_trials=12, seed=2, progress=False)
+                           strategy_options={"n_initial": 4}, max_trials=20, seed=2, progress=False)
     result = job.run()
     stopped = [r for r in result.trials if r.state is TrialState.STOPPED]
-    assert stopped and len(result.trials) == 12
+    assert stopped and len(result.trials) == 20
     observed = {o.trial_id: o for o in job.strategy.observations}
     for r in stopped:
         # The strategy minimises: it sees the stopped trial's last intermediate objective, signed.
@@ -37,4 +40,7 @@ def test_bayesian_with_asha(direction: str, objective: str, sign: float) -> None
         assert observed[r.id].loss == pytest.approx(sign * r.value)
         assert r.value == pytest.approx(result.trials[r.id].metrics[objective])
     assert result.best.state is TrialState.COMPLETED
-    assert result.best.metrics["loss"] < 0.25  # the GP found the basin despite the stopped trials
+    # The GP found the basin despite the stopped trials (the least loss is 1/9, after 9 steps) and
+    # spends its asks there: random search puts one ask in 30 within 0.2 of the minimum.
+    assert result.best.metrics["loss"] < 0.12
+    assert sum((r.params["x"] - 0.3) ** 2 + (r.params["y"] + 0.2) ** 2 < 0.2**2 for r in result.trials[4:]) >= 4
