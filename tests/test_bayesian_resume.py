@@ -6,8 +6,8 @@ parameters from then on, also past the point where the hyperparameter fits thin 
 with transferred results, and with trials pending (parallel asks).
 
 Job level: a real job on a real SQLite store, killed mid-trial (SIGKILL of the controller process)
-or interrupted by Ctrl-C, then run again, ends with the same parameters trial by trial as the same
-job run without interruption.
+or interrupted by Ctrl-C (also when warm-started from an earlier job), then run again, ends with the
+same parameters trial by trial as the same job run without interruption.
 """
 
 from __future__ import annotations
@@ -234,10 +234,10 @@ def _inprocess_job(train, db: str, **options) -> hpcore.TuningJob:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("warm", [None, "transfer"])
+@pytest.mark.parametrize("warm", [None, "identical", "transfer"])
 def test_a_job_interrupted_by_ctrl_c_resumes_to_the_uninterrupted_trials(tmp_path, warm):
     options = {}
-    if warm:  # an earlier job's results, transferred
+    if warm:  # an earlier job's results: observations of this job's strategy, or transferred ones
         parent = str(tmp_path / "parent.db")
         _inprocess_job(_train_interrupted_at(None), parent, strategy="random", strategy_options={}).run()
         options = {"warm_start": parent, "warm_start_type": warm}
