@@ -237,12 +237,12 @@ class TuningJob:
                                      **self.strategy_options)
         self.stopper = self._make_stopper(self.strategy)
         self._records, self._live, self._ending, self._hard_stop = {}, {}, None, False
+        if self.warm_start:  # first, as when the job started: the strategy sees results in the same order
+            warm_start(self.strategy, self.strategy_name, self.warm_start, self.warm_start_type,
+                       self.objective, self.direction)
         finished, interrupted = replay(self.store, self.name, self.space, self.objective, self.strategy, self.stopper)
         self._records = {r.id: r for r in finished}
         queue = [(Trial(r.id, r.params), r.attempt) for r in interrupted]
-        if self.warm_start:
-            warm_start(self.strategy, self.strategy_name, self.warm_start, self.warm_start_type,
-                       self.objective, self.direction)
         executor = self._make_executor()
         progress = Progress(self.max_trials, self.objective, self.direction) if self.progress else None
         if progress is not None:
