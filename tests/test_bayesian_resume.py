@@ -79,6 +79,7 @@ def test_a_strategy_rebuilt_from_its_results_proposes_the_same_trials(seed):
     assert original._chain.link is not None and original._chain.link.n_told == 19
 
 
+@pytest.mark.slow
 def test_the_same_beyond_fifty_results_where_fits_are_spaced_out():
     # 46 observed results, then asks: the fits at 47..50 and 55 are warm-started links of the chain.
     # Rebuilt at 57 results, between two links, the copy must find the link at 55 again.
