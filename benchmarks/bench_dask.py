@@ -38,6 +38,8 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from seeds import parse_seeds, seed_text  # noqa: E402
+
 import hpcore  # noqa: E402
 from hpcore.executors.base import Task  # noqa: E402
 
@@ -192,12 +194,12 @@ def median_curve(curves: list[list[float]]) -> list[float]:
     return list(np.median(np.array(curves), axis=0))
 
 
-def real_dask_branin(seeds: int, n: int) -> list[list[float]]:
+def real_dask_branin(seeds: list[int], n: int) -> list[list[float]]:
     fn, bounds, kinds, opt = load_functions()["branin"]
     c4, client = cluster(4)
     curves = []
     try:
-        for seed in range(seeds):
+        for seed in seeds:
             result = hpcore.TuningJob(branin_sleeps, make_space(bounds, kinds), strategy="bayesian", max_trials=n,
                                       max_parallel=4, seed=seed, progress=False, executor="dask",
                                       executor_options={"client": client}).run()
@@ -209,19 +211,19 @@ def real_dask_branin(seeds: int, n: int) -> list[list[float]]:
     return curves
 
 
-def parallel_bo(out: list[str], seeds: int, budget: int, workers: int) -> None:
+def parallel_bo(out: list[str], seeds: list[int], budget: int, workers: int) -> None:
     names = list(load_functions())
-    jobs = [(name, seed, q, budget if q == 1 else 2 * budget) for name in names for seed in range(seeds)
+    jobs = [(name, seed, q, budget if q == 1 else 2 * budget) for name in names for seed in seeds
             for q in (1, 4)]
     with ProcessPoolExecutor(workers) as pool:
         curves = dict(zip(jobs, pool.map(regret_curve, *zip(*jobs))))
     out += [f"### Parallel BO: trials to reach max_parallel=1's median regret at B={budget} "
-            f"({seeds} seeds, simulated asynchronous workers)", "",
+            f"(seeds {seed_text(seeds)}, simulated asynchronous workers)", "",
             "| function | r* (median regret, q=1, B) | N1 | N4 | N4 / N1 | N4 / B |", "|---|---|---|---|---|---|"]
     ratios = []
     for name in names:
-        m1 = median_curve([curves[(name, s, 1, budget)] for s in range(seeds)])
-        m4 = median_curve([curves[(name, s, 4, 2 * budget)] for s in range(seeds)])
+        m1 = median_curve([curves[(name, s, 1, budget)] for s in seeds])
+        m4 = median_curve([curves[(name, s, 4, 2 * budget)] for s in seeds])
         target = m1[budget - 1]
         n1, n4 = first_reaching(m1, target), first_reaching(m4, target)
         ratio = n4 / n1 if n4 else float("inf")
@@ -232,18 +234,20 @@ def parallel_bo(out: list[str], seeds: int, budget: int, workers: int) -> None:
     out += ["", f"Functions with N4 / N1 <= 1.5: {sum(r <= 1.5 for r in ratios)} of {len(ratios)}; "
             f"median N4 / N1 = {statistics.median(ratios):.2f}.", ""]
     real = real_dask_branin(seeds, int(1.5 * budget))
-    m1 = median_curve([curves[("branin", s, 1, budget)] for s in range(seeds)])
+    m1 = median_curve([curves[("branin", s, 1, budget)] for s in seeds])
     target = m1[budget - 1]
     mreal = median_curve(real)
     n_real = first_reaching(mreal, target)
-    out += [f"Real run, branin on a 4-worker LocalCluster (max_parallel=4, {seeds} seeds, {int(1.5 * budget)} "
-            f"trials, counted in completion order): median regret {mreal[-1]:.4g} at the end; reaches r* = "
+    out += [f"Real run, branin on a 4-worker LocalCluster (max_parallel=4, seeds {seed_text(seeds)}, "
+            f"{int(1.5 * budget)} trials, counted in completion order): median regret {mreal[-1]:.4g} at the end; "
+            f"reaches r* = "
             f"{target:.4g} at trial {n_real or 'never'} (N1 = {first_reaching(m1, target)}).", ""]
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--seeds", type=parse_seeds, default=parse_seeds("100-129"),
+                    help="a count, a range (100-129, the default: held out; the rules were chosen on 0-9) or a list")
     ap.add_argument("--budget", type=int, default=30, help="B: trials of the max_parallel=1 runs")
     ap.add_argument("--workers", type=int, default=2, help="processes for the ask/tell simulation")
     ap.add_argument("--skip-timings", action="store_true")

@@ -19,6 +19,7 @@ import time
 from typing import Any
 
 import numpy as np
+from seeds import parse_seeds
 
 from hpcore import TuningJob
 from hpcore._examples.fraud import choose_methods
@@ -79,7 +80,8 @@ def _mean_se(xs: list[float]) -> str:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--seeds", type=parse_seeds, default=parse_seeds("100-104"),
+                   help="seeds: a count, a range (100-104, the default: held out) or a list")
     p.add_argument("--trials", type=int, default=25)
     p.add_argument("--rows", type=int, default=100_000)
     args = p.parse_args()
@@ -90,7 +92,7 @@ def main() -> None:
     header = ("| seed | default val AUC | hpcore val AUC | Optuna TPE val AUC | default test | hpcore test "
               "| Optuna test | hpcore s | Optuna s |")
     lines = [header, "|" + "---|" * 9]
-    for seed in range(args.seeds):
+    for seed in args.seeds:
         train = LinearLearner(rows=args.rows, seed=seed)
         default = train.final_model(linear_learner_space().defaults())
         t0 = time.monotonic()

@@ -4,9 +4,11 @@
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python benchmarks/bench_gp_ask.py [--n 300] [--asks 20]
 
 Both samplers are given the same 300 results of Hartmann-6 (uniform random points), then asked
-``--asks`` times, each ask told before the next (the cost of refits is included, amortised as in
-a real job). Prints a markdown table with the mean and median time per ask and the ratio. Optuna is
-skipped (with a note) when it or torch is not installed.
+``1 + --asks`` times, each ask told before the next. The first ask is reported on its own: there
+hpcore fits its chain of hyperparameter fits over the given results once (what a resumed or
+warm-started job pays once). The other asks include the refits, amortised as in a running job.
+Prints a markdown table with the first ask's time, the mean, median and largest time of the others,
+and the ratio of the means. Optuna is skipped (with a note) when it or torch is not installed.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ def time_hpcore(n: int, asks: int) -> list[float]:
     for x in history(n):
         tuner.observe({f"x{i}": v for i, v in enumerate(x)}, hartmann6(x))
     times = []
-    for _ in range(asks):
+    for _ in range(1 + asks):
         t0 = time.perf_counter()
         trial = tuner.ask()
         times.append(time.perf_counter() - t0)
@@ -68,7 +70,7 @@ def time_optuna(n: int, asks: int) -> list[float] | None:
         study.add_trial(optuna.trial.create_trial(params={f"x{i}": v for i, v in enumerate(x)},
                                                   distributions=dists, value=hartmann6(x)))
     times = []
-    for _ in range(asks):
+    for _ in range(1 + asks):
         t0 = time.perf_counter()
         tr = study.ask(dists)
         times.append(time.perf_counter() - t0)
@@ -82,18 +84,19 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--asks", type=int, default=20, help="asks timed (each told before the next)")
     a = ap.parse_args(argv)
     rows = [("hpcore bayesian", time_hpcore(a.n, a.asks)), ("optuna GPSampler", time_optuna(a.n, a.asks))]
-    print(f"{a.n} observations, 6 dimensions (Hartmann-6), {a.asks} asks each told before the next")
-    print("| sampler | mean ms/ask | median ms/ask | max ms/ask |")
-    print("|---|---|---|---|")
+    print(f"{a.n} observations, 6 dimensions (Hartmann-6), 1 + {a.asks} asks each told before the next")
+    print("| sampler | first ask ms | mean ms/ask | median ms/ask | max ms/ask |")
+    print("|---|---|---|---|---|")
     for label, t in rows:
         if t is None:
-            print(f"| {label} | not installed | | |")
+            print(f"| {label} | not installed | | | |")
         else:
-            print(f"| {label} | {1000 * statistics.mean(t):.1f} | {1000 * statistics.median(t):.1f} "
-                  f"| {1000 * max(t):.1f} |")
+            rest = t[1:]
+            print(f"| {label} | {1000 * t[0]:.1f} | {1000 * statistics.mean(rest):.1f} "
+                  f"| {1000 * statistics.median(rest):.1f} | {1000 * max(rest):.1f} |")
     if rows[1][1] is not None:
-        ratio = statistics.mean(rows[0][1]) / statistics.mean(rows[1][1])
-        print(f"\nhpcore / optuna mean time per ask: {ratio:.2f}")
+        ratio = statistics.mean(rows[0][1][1:]) / statistics.mean(rows[1][1][1:])
+        print(f"\nhpcore / optuna mean time per ask after the first: {ratio:.2f}")
 
 
 if __name__ == "__main__":

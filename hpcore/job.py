@@ -18,14 +18,13 @@ from typing import Any
 
 from hpcore import plugins
 from hpcore._lease import Lease
-from hpcore.checks import check_number
 from hpcore.errors import ConfigError, SearchExhausted, TrialsFailed
 from hpcore.executors.base import Executor, Outcome, Task, describe
-from hpcore.jobcheck import check_plugins
+from hpcore.jobcheck import check_plugins, check_settings
 from hpcore.outcomes import FailFast, completion_reasons, objective_from
 from hpcore.progress import Progress
 from hpcore.results import TuningResult
-from hpcore.resume import RESUME, open_job, replay
+from hpcore.resume import open_job, replay
 from hpcore.space import SearchSpace
 from hpcore.stopping import NoStopper, Stopper, create_stopper
 from hpcore.store import Store
@@ -135,20 +134,6 @@ class TuningJob:
             raise ConfigError(f"train={train!r} is not callable; pass a function train(params, reporter)")
         if not isinstance(objective, str) or not objective:
             raise ConfigError(f"objective={objective!r}: give the name of the metric to optimise")
-        for label, v in (("max_trials", max_trials), ("max_parallel", max_parallel)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ConfigError(f"{label}={v!r}: use a whole number >= 1")
-        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-            raise ConfigError(f"max_retries={max_retries!r}: use a whole number >= 0")
-        for label, v in (("max_runtime", max_runtime), ("trial_timeout", trial_timeout)):
-            if v is not None and not (isinstance(v, (int, float)) and v > 0):
-                raise ConfigError(f"{label}={v!r}: use a number of seconds > 0, or None")
-        # Checked now: a string here would only fail at the first finished trial, mid-job.
-        target = check_number("target", target)
-        max_trials_without_improvement = check_number("max_trials_without_improvement",
-                                                      max_trials_without_improvement, integer=True, minimum=1)
-        min_improvement = check_number("min_improvement", min_improvement, minimum=0, optional=False)
-        self.fail_fast = check_number("fail_fast", fail_fast, integer=True, minimum=1)
         self.train = train
         self.space = space if isinstance(space, SearchSpace) else SearchSpace(space)
         self.objective = objective
@@ -166,17 +151,13 @@ class TuningJob:
         self.stopper_options = dict(stopper_options or {})
         self.executor_options = dict(executor_options or {})
         self._executor_arg = executor
-        for key, value, allowed in (("resume", resume, RESUME), ("durability", durability, ("normal", "full"))):
-            if value not in allowed:
-                raise ConfigError(f"{key}={value!r}: use one of {', '.join(allowed)}")
-        self.resume, self.durability = resume, durability
+        self.resume, self.durability, self.fail_fast = resume, durability, fail_fast
         self._lease: Lease | None = None
-        if warm_start_type not in ("identical", "transfer"):
-            raise ConfigError(f"warm_start_type={warm_start_type!r}: use 'identical' or 'transfer'")
         # A list holds several parents; anything else (path, (path, name), result) is one parent.
         self.warm_start = list(warm_start) if isinstance(warm_start, list) else ([warm_start] if warm_start else [])
         self.warm_start_type = warm_start_type
-        check_plugins(self)  # before anything is written to the store
+        check_settings(self)  # before anything is written to the store
+        check_plugins(self)
         check_space = getattr(train, "check_space", None)
         if callable(check_space):  # a trainer that passes the parameters on by name (CommandTrainer)
             check_space(self.space)
@@ -256,12 +237,12 @@ class TuningJob:
                                      **self.strategy_options)
         self.stopper = self._make_stopper(self.strategy)
         self._records, self._live, self._ending, self._hard_stop = {}, {}, None, False
+        if self.warm_start:  # first, as when the job started: the strategy sees results in the same order
+            warm_start(self.strategy, self.strategy_name, self.warm_start, self.warm_start_type,
+                       self.objective, self.direction)
         finished, interrupted = replay(self.store, self.name, self.space, self.objective, self.strategy, self.stopper)
         self._records = {r.id: r for r in finished}
         queue = [(Trial(r.id, r.params), r.attempt) for r in interrupted]
-        if self.warm_start:
-            warm_start(self.strategy, self.strategy_name, self.warm_start, self.warm_start_type,
-                       self.objective, self.direction)
         executor = self._make_executor()
         progress = Progress(self.max_trials, self.objective, self.direction) if self.progress else None
         if progress is not None:

@@ -1,7 +1,8 @@
-"""Checks of a tuning job's plugins that run when the job is created, before it writes its store.
+"""Checks of a tuning job's settings and plugins that run when the job is created, before it writes its store.
 
-A strategy, stopper or executor option that is only refused once :meth:`TuningJob.run` has recorded
-the job would leave it ``running`` in the store with nothing to resume; these checks run in
+A setting, strategy, stopper or executor option that is only refused once :meth:`TuningJob.run`
+has recorded the job would leave it ``running`` in the store with nothing to resume (a string
+``target`` would only fail at the first finished trial); these checks run in
 ``TuningJob.__init__`` instead.
 """
 
@@ -10,13 +11,43 @@ from __future__ import annotations
 from typing import Any
 
 from hpcore import plugins
-from hpcore.checks import check_options
+from hpcore.checks import check_number, check_options
 from hpcore.errors import ConfigError
 from hpcore.executors.base import Executor
 from hpcore.stopping import create_stopper
 from hpcore.strategies import create_tuner
 
-__all__ = ["check_plugins"]
+__all__ = ["check_plugins", "check_settings"]
+
+RESUME = ("auto", "continue", "never")
+DURABILITY = ("normal", "full")
+
+
+def check_settings(job: Any) -> None:
+    """Refuses a bad limit, criterion or choice of ``job``, naming it; normalises the numbers.
+
+    Raises:
+        ConfigError: For a value of the wrong type or out of range, with the values allowed.
+    """
+    for label in ("max_trials", "max_parallel"):
+        v = getattr(job, label)
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ConfigError(f"{label}={v!r}: use a whole number >= 1")
+    if isinstance(job.max_retries, bool) or not isinstance(job.max_retries, int) or job.max_retries < 0:
+        raise ConfigError(f"max_retries={job.max_retries!r}: use a whole number >= 0")
+    for label in ("max_runtime", "trial_timeout"):
+        v = getattr(job, label)
+        if v is not None and not (isinstance(v, (int, float)) and v > 0):
+            raise ConfigError(f"{label}={v!r}: use a number of seconds > 0, or None")
+    job.target = check_number("target", job.target)
+    job.max_trials_without_improvement = check_number(
+        "max_trials_without_improvement", job.max_trials_without_improvement, integer=True, minimum=1)
+    job.min_improvement = check_number("min_improvement", job.min_improvement, minimum=0, optional=False)
+    job.fail_fast = check_number("fail_fast", job.fail_fast, integer=True, minimum=1)
+    for label, allowed in (("resume", RESUME), ("durability", DURABILITY),
+                           ("warm_start_type", ("identical", "transfer"))):
+        if getattr(job, label) not in allowed:
+            raise ConfigError(f"{label}={getattr(job, label)!r}: use one of {', '.join(allowed)}")
 
 
 def check_plugins(job: Any) -> None:

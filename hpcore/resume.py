@@ -21,12 +21,9 @@ from hpcore.store import Store
 from hpcore.strategies import Strategy
 from hpcore.trial import Trial, TrialRecord
 
-__all__ = ["RESUME", "open_job", "replay"]
+__all__ = ["open_job", "replay"]
 
 log = logging.getLogger("hpcore")
-
-RESUME = ("auto", "continue", "never")
-
 
 def open_job(store: Store, name: str, space: SearchSpace, config: dict[str, Any], resume: str = "auto") -> None:
     """Creates job ``name`` in ``store``, or marks the stored one running again after checking it.

@@ -123,8 +123,7 @@ def _check_killed_store(db):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("variant,modes", [("inprocess-random", ("after", "before")),
-                                           pytest.param("inprocess-bayesian", ("after",), marks=pytest.mark.xfail(
-                                               strict=True, reason="a resumed bayesian job refits its GP differently")),
+                                           ("inprocess-bayesian", ("after",)),
                                            ("process-random", ("after",))])
 def test_a_kill_at_any_write_resumes_to_the_uninterrupted_result(tmp_path, variant, modes):
     setup = SETUPS[variant]

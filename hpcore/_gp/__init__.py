@@ -7,6 +7,7 @@ Layers, each depending only on the ones above it:
 * :mod:`transforms`: output standardisation with a power transform for heavy-tailed objectives,
   and Kumaraswamy CDF input warping for ``auto``-scaled columns;
 * :mod:`gp`: the posterior, and the MAP fit of the hyperparameters under their priors;
+* :mod:`fitchain`: the warm-started fits of one strategy, at fixed numbers of told results;
 * :mod:`acquisition`: numerically stable log expected improvement and its gradient, with pending
   trials as Kriging-believer fantasies;
 * :mod:`optimize`: quasi-random candidates, batched L-BFGS-B, discrete and categorical search;

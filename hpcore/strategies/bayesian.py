@@ -1,8 +1,9 @@
 """Bayesian optimization with a Gaussian process: the ``bayesian`` strategy.
 
 The model, acquisition and optimizer live in the private package :mod:`hpcore._gp`; this module
-assembles the data, decides when to refit, and turns the chosen point into a configuration.
-See ``docs/bayesian.md`` for the method.
+assembles the data, keeps the chain of hyperparameter fits (:mod:`hpcore._gp.fitchain`) in step with
+the told results, and turns the chosen point into a configuration. See ``docs/bayesian.md`` for the
+method.
 """
 
 from __future__ import annotations
@@ -16,18 +17,18 @@ from scipy.stats import qmc
 
 from hpcore._gp import acquisition, gp
 from hpcore._gp.encoding import Encoding
+from hpcore._gp.fitchain import FitChain, Rows
 from hpcore._gp.optimize import Domain, maximize, thompson
 from hpcore._gp.transforms import OutputTransform
 from hpcore.hookspec import hookimpl
 from hpcore.space import SearchSpace
-from hpcore.strategies.base import Strategy, check_direction
+from hpcore.strategies.base import Observation, Strategy, check_direction
 from hpcore.trial import TrialState
 
 __all__ = ["BayesianStrategy"]
 
 log = logging.getLogger("hpcore.gp")
 
-FIT_POINTS = 160  # hyperparameters are fitted on at most this many results
 RESTARTS = 5  # candidates refined by L-BFGS-B per ask
 LBFGS_ITERS = 60
 LOCAL_EVERY = 3  # every third model-based ask (by trial id) searches only near the incumbent ...
@@ -40,7 +41,6 @@ TRUST_CAP = 0.3
 # With trials pending, a choice closer than this many lengthscales (in every column) to a result or
 # a pending trial repeats it; a Thompson sample is proposed instead.
 REPEAT_TOL = 1e-3
-WARP_GAIN = 4.0  # nats of log posterior per warped column the warping must add to be used
 # Extra variance (model units) of an early-stopped trial's value: it was measured at a lower fidelity
 # (an earlier epoch), so the GP should not interpolate it exactly. Fitted exactly, partial values
 # stopped at different steps look like a rough objective and pull the lengthscales down.
@@ -109,12 +109,9 @@ class BayesianStrategy(Strategy):
         self.min_trials = int(min_trials) if min_trials is not None else max(20, 2 * self.n_initial)
         self.diagnostics: list[str] = []
         self.ei_ratios: list[float] = []  # max EI / observed range, one per global model-based ask
-        self._hyper: gp.Hyper | None = None  # the model in use
-        self._plain: gp.Hyper | None = None  # last fit without warping
-        self._warped: gp.Hyper | None = None  # last fit with warping
-        self._warped_chosen = False
-        self._fit_n = 0
-        self._n_fits = 0
+        # The hyperparameter fits, a pure function of the told results in order (see _gp.fitchain).
+        self._chain = FitChain(d, self.enc.cat, self.enc.warp_idx, self.diagnostics)
+        self._hyper: gp.Hyper | None = None  # the hyperparameters of the last model-based ask
         self._transfer_U = np.empty((0, d))
         self._transfer_loss = np.empty(0)
         self._transfer_noise = 0.05
@@ -155,7 +152,7 @@ class BayesianStrategy(Strategy):
             self._transfer_loss = np.concatenate([self._transfer_loss, losses])
             self._transfer_best = kept[int(np.argmin(losses))]
         self._transfer_noise = float(noise)
-        self._hyper = self._plain = self._warped = None  # the data changed in bulk: refit from scratch
+        self._chain.reset(len(self._transfer_loss))  # the data changed in bulk: the chain starts again
         return len(rows)
 
     def converged(self) -> bool:
@@ -171,7 +168,7 @@ class BayesianStrategy(Strategy):
         n_transfer = len(self._transfer_loss)
         if n_transfer and not self.observations and not self.pending and self._transfer_best is not None:
             return dict(self._transfer_best)
-        n_design = min(self.n_initial, 2) if n_transfer else self.n_initial
+        n_design = self._n_design()
         if len(usable) + len(self.pending) < n_design or len(usable) + n_transfer < 2:
             return self._design_point(len(self.observations) + len(self.pending))
         try:
@@ -192,6 +189,10 @@ class BayesianStrategy(Strategy):
             self.diagnostics.append(msg)
             return self.space.decode(rng.random(self.enc.d))
 
+    def _n_design(self) -> int:
+        """Results (usable or pending) before the model is used; fewer with transferred results."""
+        return min(self.n_initial, 2) if len(self._transfer_loss) else self.n_initial
+
     def _design_point(self, index: int) -> dict[str, Any]:
         # One scrambled Sobol sequence per strategy, derived from its seed (the per-trial stream
         # cannot build a joint design); the first N points do not depend on how many are drawn.
@@ -199,14 +200,15 @@ class BayesianStrategy(Strategy):
         engine = qmc.Sobol(self.enc.d, scramble=True, seed=np.random.default_rng([self._entropy, 1, 7]))
         return self.space.decode(engine.random_base2(m)[index])
 
-    def _dataset(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
-        """Model inputs, standardised targets, extra noise, and the incumbent, deduplicated.
+    def _rows(self, observations: list[Observation]) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+        """Model inputs, standardised targets, extra noise and the incumbent of these results (and
+        the transferred ones), deduplicated.
 
         Returns:
-            ``(X (n, d), y (n,), extra (n,), anchors (k, d), best)`` with ``y`` in model units.
+            ``(X (n, d), y (n,), extra (n,), best)`` with ``y`` in model units.
         """
-        good = [o for o in self.observations if o.loss is not None]
-        failed = [o for o in self.observations if o.loss is None]
+        good = [o for o in observations if o.loss is not None]
+        failed = [o for o in observations if o.loss is None]
         U = np.array([o.x for o in good] + [o.x for o in failed]).reshape(-1, self.enc.d)
         loss = np.array([o.loss for o in good], dtype=float)
         transform = OutputTransform(np.concatenate([loss, self._transfer_loss]))
@@ -232,6 +234,15 @@ class BayesianStrategy(Strategy):
             y = np.bincount(inv, weights=y) / counts
             extra = np.bincount(inv, weights=extra) / counts / counts
             X = Xu
+        return X, y, extra, best
+
+    def _dataset(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
+        """What the posterior of this ask conditions on: every result, at most ``max_points`` of them.
+
+        Returns:
+            ``(X (n, d), y (n,), extra (n,), anchors (k, d), best)`` with ``y`` in model units.
+        """
+        X, y, extra, best = self._rows(self.observations)
         if len(X) > self.max_points:
             order = np.argsort(y, kind="stable")
             n_best = self.max_points // 4
@@ -242,76 +253,30 @@ class BayesianStrategy(Strategy):
         anchors = X[np.argsort(y, kind="stable")[:5]]
         return X, y, extra, anchors, best
 
-    def _fit(self, X: np.ndarray, y: np.ndarray, extra: np.ndarray) -> gp.Hyper:
-        n = len(y)
-        widx = self.enc.warp_idx
-        # Refitting costs O(n^3) per iteration: refit after every result while data are scarce, then
-        # every n/10 new results beyond 50, warm-started from the last fit, with a fresh start now
-        # and then so the fit cannot stay stuck in the basin of an early, data-poor optimum.
-        if self._hyper is not None and n - self._fit_n < (1 if n < 50 else n // 10):
-            return self._hyper
-        if n > FIT_POINTS:
-            # Hyperparameters are well determined by a subset, and each fit iteration costs O(n^3):
-            # fit on the best quarter plus an even spread of the rest, condition on everything.
-            order = np.argsort(y, kind="stable")
-            n_best = FIT_POINTS // 4
-            spread = order[n_best:][np.linspace(0, n - n_best - 1, FIT_POINTS - n_best).astype(int)]
-            keep = np.sort(np.concatenate([order[:n_best], spread]))
-            X, y, extra = X[keep], y[keep], extra[keep]
-        fresh = self._hyper is None or n < 60 or self._n_fits % 4 == 0
-        self._n_fits += 1
-        self._fit_n = n
-        plain, plain_val = self._fit_variant(X, y, extra, np.empty(0, dtype=int), self._plain, fresh)
-        self._plain = plain or self._plain
-        chosen = plain
-        if len(widx) and (fresh or self._warped_chosen):
-            # Warping is a model choice made from the data: the warped fit starts from the unwarped
-            # one (identity warps), and wins only if it improves the log posterior by more than
-            # WARP_GAIN per warped column, so smooth objectives are not given 2 free parameters per
-            # column to overfit with (this mattered on 6-dimensional benchmarks).
-            starts = [h for h in (self._warped, plain) if h is not None]
-            warped, warped_val = self._fit_variant(X, y, extra, widx, None, False, starts)
-            self._warped_chosen = warped is not None and plain_val - warped_val > WARP_GAIN * len(widx)
-            if warped is not None:
-                self._warped = warped
-            if self._warped_chosen:
-                chosen = self._prune_warps(warped, warped_val, X, y, extra)
-        if chosen is None:
-            msg = f"hyperparameter fit failed at n={n}; keeping the previous hyperparameters"
-            log.warning(msg)
-            self.diagnostics.append(msg)
-            chosen = self._hyper or gp.default_hyper(self.enc.d, len(widx))
-        self._hyper = chosen
-        return chosen
+    def _fit(self) -> gp.Hyper:
+        """The hyperparameters after the results told so far: the fit chain, extended as needed.
 
-    def _prune_warps(self, h: gp.Hyper, value: float, X: np.ndarray, y: np.ndarray,
-                     extra: np.ndarray) -> gp.Hyper:
-        """Resets to identity each column's warp that is not worth ``WARP_GAIN`` on its own."""
-        widx = self.enc.warp_idx
-        for c in range(len(widx)):
-            trial = gp.Hyper(h.log_rho, h.log_scale, h.log_noise, h.warp.copy())
-            trial.warp[c] = 0.0
-            val = gp.neg_log_posterior(trial, X, y, self.enc.cat, widx, extra)
-            if val - value < WARP_GAIN:
-                h, value = trial, val
+        Link ``k`` is fitted on the first ``n_k`` results in the order they were told, so a strategy
+        rebuilt from the same results (observed in that order) uses the same hyperparameters. The
+        chain starts where one trial at a time makes its first model-based ask: at the first result
+        that completes the initial design's usable results. An ask before that (trials pending in
+        place of results) fits the results it has from the prior mode, outside the chain.
+        """
+        need = max(self._n_design(), 2 - len(self._transfer_loss), 1)
+
+        def rows(n: int) -> Rows | None:
+            prefix = self.observations[:n]
+            if sum(o.loss is not None for o in prefix) < need:
+                return None
+            X, y, extra, _ = self._rows(prefix)
+            return X, y, extra
+
+        h = self._chain.hyper(len(self.observations), rows)
+        if h is None:
+            X, y, extra, _ = self._rows(self.observations)
+            h = self._chain.standalone(X, y, extra)
+        self._hyper = h
         return h
-
-    def _fit_variant(self, X: np.ndarray, y: np.ndarray, extra: np.ndarray, widx: np.ndarray,
-                     previous: gp.Hyper | None, fresh: bool, starts: list[gp.Hyper] | None = None
-                     ) -> tuple[gp.Hyper | None, float]:
-        """One MAP fit with the given warped columns; the result carries identity warps elsewhere."""
-        n_warp = len(self.enc.warp_idx)
-        if starts is None:
-            starts = [previous] if previous is not None else []
-            if fresh or not starts:
-                starts.append(gp.default_hyper(self.enc.d, n_warp))
-        if not len(widx):
-            starts = [gp.Hyper(h.log_rho, h.log_scale, h.log_noise, np.zeros((0, 2))) for h in starts]
-        h, val = gp.fit_hyper(X, y, self.enc.cat, widx, starts, extra_noise=extra, maxiter=60,
-                              diagnostics=self.diagnostics)
-        if h is not None and not len(widx):
-            h = gp.Hyper(h.log_rho, h.log_scale, h.log_noise, np.zeros((n_warp, 2)))
-        return h, val
 
     def _domain(self, h: gp.Hyper) -> Domain:
         enc, widx = self.enc, self.enc.warp_idx
@@ -342,7 +307,7 @@ class BayesianStrategy(Strategy):
         repeat teaches nothing, and with a confident model log EI can peak on the incumbent itself.
         """
         X, y, extra, anchors, best = self._dataset(rng)
-        h = self._fit(X, y, extra)
+        h = self._fit()
         widx = self.enc.warp_idx
         model = gp.GPModel(h.warp_inputs(X, widx), y, h, self.enc.cat, extra, self.diagnostics)
         pending = None
