@@ -88,7 +88,7 @@ class BayesianStrategy(Strategy):
         >>> for _ in range(12):
         ...     trial = tuner.ask()
         ...     tuner.tell(trial, (trial.params["x"] - 0.5) ** 2)
-        >>> abs(tuner.best().params["x"] - 0.5) < 0.1
+        >>> sum(abs(o.params["x"] - 0.5) < 0.05 for o in tuner.observations) >= 3  # random: 2 seeds in 500
         True
     """
 
