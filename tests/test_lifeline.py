@@ -149,7 +149,7 @@ def job_status(store: str) -> tuple[str, list[str]]:
         return status, [s for (s,) in db.execute("SELECT state FROM trials")]
 
 
-@pytest.mark.parametrize("executor", ["inprocess"])
+@pytest.mark.parametrize("executor", ["inprocess", "process"])
 def test_a_sigkilled_controller_takes_its_script_trial_with_it(tmp_path, controllers, executor):
     ctl = controllers(tmp_path, executor)
     program, its_child = ctl.wait_for_trial()
@@ -160,7 +160,17 @@ def test_a_sigkilled_controller_takes_its_script_trial_with_it(tmp_path, control
         "outlived the SIGKILLed controller"
 
 
-@pytest.mark.parametrize("sig, executor", [(signal.SIGTERM, "inprocess"), (signal.SIGINT, "inprocess")])
+def test_a_worker_in_a_silent_trial_dies_with_its_sigkilled_controller(tmp_path, controllers):
+    ctl = controllers(tmp_path, "process", program=None)
+    [worker] = ctl.wait_for_trial()
+    assert worker != ctl.proc.pid
+    os.kill(ctl.proc.pid, signal.SIGKILL)
+    ctl.proc.wait(30)
+    assert wait_until(lambda: not running(worker), GONE), "the worker outlived its SIGKILLed controller"
+
+
+@pytest.mark.parametrize("sig, executor", [(signal.SIGTERM, "inprocess"), (signal.SIGTERM, "process"),
+                                           (signal.SIGINT, "inprocess"), (signal.SIGINT, "process")])
 def test_sigterm_and_ctrl_c_interrupt_the_job_and_stop_the_trial(tmp_path, controllers, sig, executor):
     ctl = controllers(tmp_path, executor)
     program, its_child = ctl.wait_for_trial()

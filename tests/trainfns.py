@@ -135,3 +135,13 @@ def sleeps_in_trial(params, reporter):
         time.sleep(0.05)
         reporter.report(step, loss=params["x"])
     return params["x"]
+
+
+def waits_silently(params, reporter):
+    """Notes its worker's pid (a file), then computes forever without ever reporting."""
+    path = os.path.join(os.environ["HPCORE_TEST_DIR"], f"worker-{os.getpid()}")
+    with open(path + ".tmp", "w") as fh:
+        fh.write(str(os.getpid()))
+    os.replace(path + ".tmp", path)
+    while True:
+        time.sleep(0.1)
