@@ -145,3 +145,28 @@ def waits_silently(params, reporter):
     os.replace(path + ".tmp", path)
     while True:
         time.sleep(0.1)
+
+
+class Silent:
+    """A trial that never reports: notes (files in ``folder``) that it started and how it ended.
+
+    ``how="compute"`` loops in Python (an interruption is raised at once); ``how="sleep"`` blocks in
+    one long native call. Either returns once the file ``release`` appears in ``folder`` (checked
+    between its waits), so that a test can always end it.
+    """
+
+    def __init__(self, folder, how="compute"):
+        self.folder, self.how = folder, how
+
+    def _note(self, what):
+        with open(os.path.join(self.folder, what), "w") as fh:
+            fh.write(str(os.getpid()))
+
+    def __call__(self, params, reporter):
+        self._note(f"started-{reporter.trial_id}")
+        try:
+            while not os.path.exists(os.path.join(self.folder, "release")):
+                time.sleep(3600 if self.how == "sleep" else 0.05)
+        finally:
+            self._note(f"ended-{reporter.trial_id}")
+        return params["x"]
