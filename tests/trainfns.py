@@ -170,3 +170,16 @@ class Silent:
         finally:
             self._note(f"ended-{reporter.trial_id}")
         return params["x"]
+
+
+def meets_its_partner(params, reporter):
+    """Notes its start (a file), then waits up to 60 s for its partner trial (ids 0-1, 2-3...) to start:
+    only trials running side by side meet, however slow the machine."""
+    folder = os.environ["HPCORE_TEST_DIR"]
+    open(os.path.join(folder, f"running-{reporter.trial_id}"), "w").close()
+    partner = os.path.join(folder, f"running-{reporter.trial_id ^ 1}")
+    deadline = time.monotonic() + 60
+    while not os.path.exists(partner) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return {"loss": params["x"], "pid": os.getpid(), "threads": os.environ.get("OMP_NUM_THREADS"),
+            "met": os.path.exists(partner)}
