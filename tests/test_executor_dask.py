@@ -1,10 +1,12 @@
 """The ``dask`` executor on real LocalClusters: the executor contract, jobs, resources, and faults.
 
 One 2-worker cluster (single-threaded worker processes, with nannies) is shared by the module; tests
-that kill or restart its workers leave it with two working workers again. The tests of a hung trial
-and of a dead controller get a cluster of their own: under load, a nanny that has restarted its
-worker several times can give up, and they must not depend on what the tests before them left.
-Waits poll for their condition with generous bounds, for a loaded machine.
+that kill or restart its workers leave it with two working workers again. A LocalCluster closes
+for good a nanny whose restarted worker has not registered within
+``distributed.deploy.lost-worker-timeout`` (15 s), which a loaded machine can exceed: the module
+raises it. The tests of a hung trial and of a dead controller get a cluster of their own, so that
+they do not depend on what the tests before them left. Waits poll for their condition with generous
+bounds, for a loaded machine.
 """
 
 import os
@@ -20,6 +22,7 @@ import time
 import pytest
 
 distributed = pytest.importorskip("distributed")
+import dask  # noqa: E402
 
 import hpcore  # noqa: E402
 from hpcore import Float, SearchSpace, TrialState  # noqa: E402
@@ -70,6 +73,13 @@ def reports_slowly(params, reporter):
 def sleeps_by_x(params, reporter):
     time.sleep(0.05 + 0.3 * params["x"])  # results come back in another order than submitted
     return (params["x"] - 0.3) ** 2 + (params["y"] - 0.6) ** 2
+
+
+@pytest.fixture(scope="module", autouse=True)
+def patient_clusters():
+    """Restarted workers may take their time to come back (see the module docstring)."""
+    with dask.config.set({"distributed.deploy.lost-worker-timeout": "300s"}):
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,7 @@ import time
 import pytest
 
 distributed = pytest.importorskip("distributed")
+import dask  # noqa: E402
 
 TESTS = os.path.dirname(os.path.abspath(__file__))
 UP, GONE = 120.0, 60.0  # bounds of the waits: generous, for a loaded machine
@@ -174,8 +175,10 @@ def test_an_interrupted_controller_frees_its_workers(cluster, client, tmp_path, 
 
 
 def test_a_stuck_orphan_has_its_worker_restarted_by_its_nanny(tmp_path, controllers):
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
-                                  dashboard_address=":0") as cluster, \
+    # A LocalCluster closes a nanny whose restarted worker takes longer than this to come back.
+    with dask.config.set({"distributed.deploy.lost-worker-timeout": "300s"}), \
+            distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                     dashboard_address=":0") as cluster, \
             distributed.Client(cluster, set_as_default=False) as client:
         ctl = controllers(tmp_path, cluster.scheduler_address, how="sleep", options={"orphan_timeout": 2})
         [worker_pid] = ctl.wait_for("started-")
