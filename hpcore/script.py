@@ -8,6 +8,11 @@ line while the program runs, with SageMaker-style metric definitions (a name and
 exactly one capture group), and reported live, so early stopping can end a poor trial: it gets
 SIGTERM, then SIGKILL after ``grace_period`` seconds. The objective is the last value printed.
 
+Nothing of a trial outlives it: the program runs in its own process group, which is stopped
+(SIGTERM, then SIGKILL) when the trial ends, whichever way, and also when the process running the
+trial dies, even by SIGKILL (see :mod:`hpcore._lifeline`). A trial run again in the same folder
+after a crash first stops any copy of the program still running there.
+
 No shell is ever involved (``Popen(list)``): a hyperparameter value such as ``; rm -rf ~`` reaches
 the program as one literal argument.
 """
@@ -19,7 +24,7 @@ import os
 import queue
 import re
 import shlex
-import signal
+import shutil
 import subprocess
 import sys
 import threading
@@ -28,6 +33,7 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from hpcore import _lifeline
 from hpcore._threads import thread_env
 from hpcore.errors import ConfigError, MetricError
 
@@ -201,24 +207,43 @@ class CommandTrainer:
 
     def _stop(self, proc: subprocess.Popen[str]) -> None:
         """SIGTERM to the program's process group, SIGKILL after the grace period."""
-        for sig, wait in ((signal.SIGTERM, self.grace_period), (signal.SIGKILL, 5.0)):
-            if proc.poll() is not None:
-                return
-            try:
-                os.killpg(proc.pid, sig)
-            except ProcessLookupError:
-                return
-            try:
-                proc.wait(timeout=wait)
-                return
-            except subprocess.TimeoutExpired:
-                continue
+        _lifeline.stop_group(proc.pid, self.grace_period, leader=proc)
+
+    @staticmethod
+    def _check_program(program: str, env: Mapping[str, str], folder: str) -> None:
+        """Fails as Popen would for a program that cannot be run (it is started by the supervisor)."""
+        if os.sep in program or (os.altsep and os.altsep in program):
+            path = program if os.path.isabs(program) else os.path.join(folder, program)
+            found = os.path.isfile(path) and os.access(path, os.X_OK)
+        else:
+            found = shutil.which(program, path=env.get("PATH", os.defpath)) is not None
+        if not found:
+            raise RuntimeError(f"cannot start {program!r}: no such program, or it is not executable")
 
     def __call__(self, params: dict[str, Any], reporter: Any = None) -> dict[str, float]:
         trial_id = getattr(reporter, "trial_id", 0)
         attempt = getattr(reporter, "attempt", 0)
         folder = os.path.join(self.workdir, f"trial-{trial_id}" + (f".{attempt}" if attempt else ""))
+        # A copy of the program left running there by an earlier controller would run beside this one.
+        _lifeline.stop_leftover(folder, self.grace_period)
         argv, env = self._prepare(dict(params), folder, getattr(reporter, "threads", None))
+        self._check_program(argv[0], env, folder)
+        command, fds = _lifeline.supervised(argv, self.grace_period)
+        try:
+            proc = subprocess.Popen(command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, text=True, bufsize=1, errors="replace",
+                                    start_new_session=True, shell=False, pass_fds=fds)
+        except OSError as exc:
+            raise RuntimeError(f"cannot start {argv[0]!r}: {exc}") from None
+        try:
+            _lifeline.record(folder, proc.pid)
+            return self._follow(proc, argv, folder, reporter)
+        finally:  # an exception (Ctrl-C, SIGTERM, the controller's own failure) stops the program too
+            self._stop(proc)
+            _lifeline.clear(folder)
+
+    def _follow(self, proc: subprocess.Popen[str], argv: list[str], folder: str, reporter: Any) -> dict[str, float]:
+        """Reads the program's output, reporting metrics, until it ends, times out or is stopped."""
         log_path = os.path.join(folder, "stdout.log")
         tail: deque[str] = deque(maxlen=TAIL_LINES)
         last: dict[str, float] = {}
@@ -237,12 +262,6 @@ class CommandTrainer:
             pending = {}
             return stop
 
-        try:
-            proc = subprocess.Popen(argv, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, text=True, bufsize=1, errors="replace",
-                                    start_new_session=True, shell=False)
-        except OSError as exc:
-            raise RuntimeError(f"cannot start {argv[0]!r}: {exc}") from None
         lines: queue.Queue[str | None] = queue.Queue()
 
         def pump() -> None:  # a thread, so that the timeout is checked while the program is silent

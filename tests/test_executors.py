@@ -1,4 +1,8 @@
-"""Executors: the contract suite over each, and what only worker processes can do."""
+"""Executors: the contract suite over each, and what only worker processes can do.
+
+Nothing here depends on how fast the machine is: trials meet through files rather than timing, and
+timeouts leave quick trials ample time.
+"""
 
 import os
 import time
@@ -11,7 +15,7 @@ from hpcore.executors.inprocess import InProcessExecutor
 from hpcore.executors.processes import ProcessExecutor
 
 import executor_contract as contract
-from trainfns import dies_once, fails_for_large_x, hangs_when_large, quadratic, sleeps
+from trainfns import dies_once, fails_for_large_x, hangs_when_large, meets_its_partner, quadratic
 
 EXECUTORS = {
     "inprocess": lambda: InProcessExecutor(),
@@ -37,19 +41,16 @@ def test_contract_errors(name):
 SPACE = SearchSpace({"x": Float(0.0, 1.0)})
 
 
-def test_parallel_trials_run_side_by_side_in_workers_with_their_thread_caps():
-    job = hpcore.TuningJob(sleeps, SPACE, objective="loss", strategy="random", max_trials=4, max_parallel=2,
-                           seed=0, progress=False, executor_options={"threads": 1})
-    t0 = time.monotonic()
+def test_parallel_trials_run_side_by_side_in_workers_with_their_thread_caps(tmp_path, monkeypatch):
+    monkeypatch.setenv("HPCORE_TEST_DIR", str(tmp_path))
+    job = hpcore.TuningJob(meets_its_partner, SPACE, objective="loss", strategy="random", max_trials=4,
+                           max_parallel=2, seed=0, progress=False, executor_options={"threads": 1})
     result = job.run()
-    elapsed = time.monotonic() - t0
     assert result.counts() == {"completed": 4}
+    assert all(t.metrics["met"] for t in result.trials)  # each ran while its partner ran
     pids = {t.metrics["pid"] for t in result.trials}
     assert len(pids) == 2 and os.getpid() not in pids
     assert {t.metrics["threads"] for t in result.trials} == {"1"}
-    starts = sorted(t.started for t in result.trials)
-    assert starts[1] - starts[0] < 0.4  # the second trial did not wait for the first (each sleeps 0.5 s)
-    assert elapsed < 4 * 0.5 + 5
 
 
 def test_a_killed_worker_fails_its_trial_and_the_retry_runs_on_a_fresh_worker(tmp_path, monkeypatch):
@@ -69,10 +70,10 @@ def test_a_killed_worker_fails_its_trial_and_the_retry_runs_on_a_fresh_worker(tm
 
 def test_a_hanging_trial_is_killed_at_its_timeout_and_recorded_as_timed_out():
     result = hpcore.TuningJob(hangs_when_large, SPACE, strategy="grid", strategy_options={"resolution": 2},
-                              max_trials=2, max_parallel=2, trial_timeout=1.5, progress=False).run()
+                              max_trials=2, max_parallel=2, trial_timeout=5, progress=False).run()
     states = {t.params["x"]: t.state for t in result.trials}
     assert states == {0.0: TrialState.COMPLETED, 1.0: TrialState.TIMED_OUT}
-    assert "trial_timeout=1.5" in result.trials[1].error
+    assert "trial_timeout=5" in result.trials[1].error
 
 
 def test_cooperative_timeout_in_process():

@@ -124,7 +124,7 @@ def test_reports_are_live_and_a_stop_sends_sigterm(tmp_path):
     reporter = Reporter(0, {}, send=lambda step, metrics: seen.append((step, metrics["loss"])) or step >= 3)
     started = time.monotonic()
     out = train({}, reporter)
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < 30  # the program would print for 50 s
     assert seen == [(1, 1.0), (2, 0.5), (3, 1.0 / 3)]
     assert out == {"loss": 1.0 / 3}
     assert marker.read_text() == "sigterm"
@@ -140,7 +140,7 @@ def test_a_program_ignoring_sigterm_is_killed_after_the_grace_period(tmp_path):
     train = CommandTrainer([sys.executable, script], LOSS, workdir=str(tmp_path / "runs"), grace_period=0.5)
     started = time.monotonic()
     assert train({}, Reporter(0, {}, send=lambda s, m: True)) == {"loss": 1.0}
-    assert time.monotonic() - started < 8
+    assert time.monotonic() - started < 30  # the program would sleep for 60 s
 
 
 def test_timeout_fails_with_the_tail_of_the_log(tmp_path):
@@ -154,7 +154,7 @@ def test_timeout_fails_with_the_tail_of_the_log(tmp_path):
     started = time.monotonic()
     with pytest.raises(TimeoutError, match="warming up"):
         train({}, Reporter(0, {}))
-    assert time.monotonic() - started < 8
+    assert time.monotonic() - started < 30  # the program would sleep for 60 s
 
 
 def test_interleaved_metrics_report_once_per_step(tmp_path):

@@ -135,3 +135,51 @@ def sleeps_in_trial(params, reporter):
         time.sleep(0.05)
         reporter.report(step, loss=params["x"])
     return params["x"]
+
+
+def waits_silently(params, reporter):
+    """Notes its worker's pid (a file), then computes forever without ever reporting."""
+    path = os.path.join(os.environ["HPCORE_TEST_DIR"], f"worker-{os.getpid()}")
+    with open(path + ".tmp", "w") as fh:
+        fh.write(str(os.getpid()))
+    os.replace(path + ".tmp", path)
+    while True:
+        time.sleep(0.1)
+
+
+class Silent:
+    """A trial that never reports: notes (files in ``folder``) that it started and how it ended.
+
+    ``how="compute"`` loops in Python (an interruption is raised at once); ``how="sleep"`` blocks in
+    one long native call. Either returns once the file ``release`` appears in ``folder`` (checked
+    between its waits), so that a test can always end it.
+    """
+
+    def __init__(self, folder, how="compute"):
+        self.folder, self.how = folder, how
+
+    def _note(self, what):
+        with open(os.path.join(self.folder, what), "w") as fh:
+            fh.write(str(os.getpid()))
+
+    def __call__(self, params, reporter):
+        self._note(f"started-{reporter.trial_id}")
+        try:
+            while not os.path.exists(os.path.join(self.folder, "release")):
+                time.sleep(3600 if self.how == "sleep" else 0.05)
+        finally:
+            self._note(f"ended-{reporter.trial_id}")
+        return params["x"]
+
+
+def meets_its_partner(params, reporter):
+    """Notes its start (a file), then waits up to 60 s for its partner trial (ids 0-1, 2-3...) to start:
+    only trials running side by side meet, however slow the machine."""
+    folder = os.environ["HPCORE_TEST_DIR"]
+    open(os.path.join(folder, f"running-{reporter.trial_id}"), "w").close()
+    partner = os.path.join(folder, f"running-{reporter.trial_id ^ 1}")
+    deadline = time.monotonic() + 60
+    while not os.path.exists(partner) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return {"loss": params["x"], "pid": os.getpid(), "threads": os.environ.get("OMP_NUM_THREADS"),
+            "met": os.path.exists(partner)}

@@ -6,6 +6,8 @@ either. Those are the trial's failures. Only the user's own Ctrl-C (a SIGINT del
 process) interrupts the job. :func:`watch_sigint` marks SIGINTs that arrive while a trial runs, so
 :func:`run_trial <hpcore.executors.base.run_trial>` can tell the two apart; and :func:`alarm` turns a
 trial timeout into an exception inside a training function that never returns to hpcore.
+:func:`sigterm_interrupts` makes a SIGTERM (``kill``, a batch scheduler ending the job) interrupt
+the job as Ctrl-C does: the job is recorded as interrupted, and its trials are stopped.
 """
 
 from __future__ import annotations
@@ -13,11 +15,11 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["TrialTimeout", "alarm", "alarm_deferred", "can_alarm", "watch_sigint"]
+__all__ = ["TrialTimeout", "alarm", "alarm_deferred", "can_alarm", "sigterm_interrupts", "watch_sigint"]
 
 
 # A BaseException, so that an `except Exception` in the training code lets it through.
@@ -110,3 +112,32 @@ def alarm_deferred() -> Iterator[None]:
         yield
     finally:  # a timeout that came meanwhile is raised here, back in the trial's code
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGALRM})
+
+
+def _sigterm(signum: int, frame: Any) -> None:
+    """SIGTERM as the user's Ctrl-C: through the SIGINT handler in force (so watch_sigint sees it)."""
+    handler = signal.getsignal(signal.SIGINT)
+    if callable(handler) and handler is not _sigterm:
+        handler(signal.SIGINT, frame)
+    raise KeyboardInterrupt  # a handler that returned, or SIGINT ignored: SIGTERM still ends the job
+
+
+def sigterm_interrupts() -> Callable[[], None]:
+    """Makes SIGTERM raise KeyboardInterrupt, as Ctrl-C does; returns the function that undoes it.
+
+    Only in the main thread, and only over the default action: a handler someone else installed
+    (a framework's, the user's own) is left in place.
+
+    Example:
+        >>> restore = sigterm_interrupts()
+        >>> restore()
+    """
+    if not _main_thread() or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+        return lambda: None
+    signal.signal(signal.SIGTERM, _sigterm)
+
+    def restore() -> None:
+        if _main_thread() and signal.getsignal(signal.SIGTERM) is _sigterm:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    return restore

@@ -12,6 +12,9 @@ Failures, as the job sees them:
   per death. A task Dask gives up on (``KilledWorker``) is a ``crash`` too.
 * a trial past ``trial_timeout`` (counted from its start on a worker): its task is cancelled and
   its worker restarted through its nanny (a Python thread cannot be interrupted), ``timeout``.
+* a controller that dies or stops (SIGKILL, Ctrl-C, SIGTERM): the scheduler releases its tasks
+  and each trial still running is interrupted on its worker, freeing it (see
+  :mod:`hpcore.executors._dask_worker`).
 * a scheduler that does not answer within ``connect_timeout``: :class:`~hpcore.ConfigError`.
 * a training function that cannot be pickled here, or unpickled (imported) on the workers:
   :class:`~hpcore.ConfigError` at start, naming it.
@@ -31,6 +34,7 @@ from typing import Any
 
 from hpcore.errors import ConfigError
 from hpcore.executors import _dask_worker as remote
+from hpcore.executors._interrupts import sigterm_interrupts
 from hpcore.executors.base import Executor, Outcome, ReportFn, Task, describe
 from hpcore.hookspec import hookimpl
 
@@ -67,6 +71,8 @@ class DaskExecutor(Executor):
         resources: Dask worker resources each trial needs, for example ``{"GPU": 1}``.
         connect_timeout: Seconds to wait for the scheduler at ``address``.
         cluster_options: Extra ``LocalCluster`` arguments (``n_workers``, ``resources``...).
+        orphan_timeout: Seconds a trial whose controller is gone (or that was cancelled) gets to
+            return once interrupted, before its worker process is ended for its nanny to restart.
 
     Example:
         >>> from hpcore.executors.dask import DaskExecutor
@@ -80,7 +86,8 @@ class DaskExecutor(Executor):
 
     def __init__(self, max_parallel: int = 2, trial_timeout: float | None = None, threads: int | None = None,
                  client: Any = None, address: str | None = None, resources: dict[str, float] | None = None,
-                 connect_timeout: float = 10.0, cluster_options: dict[str, Any] | None = None) -> None:
+                 connect_timeout: float = 10.0, cluster_options: dict[str, Any] | None = None,
+                 orphan_timeout: float = 30.0) -> None:
         if isinstance(max_parallel, bool) or not isinstance(max_parallel, int) or max_parallel < 1:
             raise ConfigError(f"max_parallel={max_parallel!r}: use a whole number >= 1")
         if client is not None and address is not None:
@@ -94,8 +101,11 @@ class DaskExecutor(Executor):
                                   "for example {'GPU': 1}")
         if not (isinstance(connect_timeout, (int, float)) and connect_timeout > 0):
             raise ConfigError(f"executor 'dask': connect_timeout={connect_timeout!r}: use seconds > 0")
+        if not (isinstance(orphan_timeout, (int, float)) and orphan_timeout > 0):
+            raise ConfigError(f"executor 'dask': orphan_timeout={orphan_timeout!r}: use seconds > 0")
         self.max_parallel = max_parallel
         self.trial_timeout = trial_timeout
+        self.orphan_timeout = float(orphan_timeout)
         self.threads = threads
         self.address = address
         self.resources = dict(resources) if resources else None
@@ -110,6 +120,7 @@ class DaskExecutor(Executor):
         self._shares: dict[str, int] = {}
         self._runs: dict[str, _Run] = {}
         self._inbox: queue.Queue[list[Any]] = queue.Queue()
+        self._restore_sigterm: Callable[[], None] = lambda: None
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self, train: Callable[..., Any], on_report: ReportFn) -> None:
@@ -126,6 +137,7 @@ class DaskExecutor(Executor):
                               f"({exc}); define it in an importable module, without open files, locks or "
                               "connections in its closure") from None
         self._train, self._on_report = train, on_report
+        self._restore_sigterm = sigterm_interrupts()  # the controller's SIGTERM interrupts the job
         self._client = self._connect(distributed)
         self._topic = f"hpcore-{uuid.uuid4().hex}"
         # Called on the client's event-loop thread: only queue the event, the controller thread acts on it.
@@ -182,6 +194,7 @@ class DaskExecutor(Executor):
     def shutdown(self) -> None:
         client, self._client = self._client, None
         runs, self._runs = self._runs, {}
+        self._restore_sigterm()
         if client is None:
             return
         try:
@@ -216,7 +229,7 @@ class DaskExecutor(Executor):
         key = f"hpcore-trial-{task.trial_id}-{task.attempt}-{uuid.uuid4().hex[:8]}"
         replies = Queue(remote.reply_queue_name(key), client=self._client)
         future = self._client.submit(remote.run_task, self._train, task, self._topic, key, self._shares,
-                                     key=key, pure=False, resources=self.resources)
+                                     self.orphan_timeout, key=key, pure=False, resources=self.resources)
         self._runs[key] = _Run(task, future, replies)
         future.add_done_callback(lambda _f, k=key: self._inbox.put(["done", k]))
 

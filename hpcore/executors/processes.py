@@ -5,6 +5,11 @@ time and talks to the controller over its own pipe: reports go up, stop decision
 outcome goes up at the end. A worker that dies (killed, out of memory, a crash in native code) is
 noticed at once: its trial ends as ``crash`` and a fresh worker takes its place. A trial past its
 timeout is killed with its worker. Each worker caps its thread pools to the cores it was given.
+
+Workers never outlive the controller: one whose controller dies, even by SIGKILL, ends at once
+(:func:`hpcore._lifeline.die_with_parent`), and so do the programs its trial started. At shutdown
+(the job's end, Ctrl-C, SIGTERM) idle workers are told to exit and busy ones get SIGTERM, which
+interrupts their trial as Ctrl-C would; those still alive after ``stop_timeout`` are killed.
 """
 
 from __future__ import annotations
@@ -12,14 +17,17 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import pickle
+import signal
 import threading
 import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from hpcore import _lifeline
 from hpcore._threads import thread_env, threads_per_trial
 from hpcore.errors import ConfigError
+from hpcore.executors._interrupts import sigterm_interrupts
 from hpcore.executors.base import Executor, Outcome, ReportFn, Task, describe, run_trial
 from hpcore.hookspec import hookimpl
 
@@ -28,7 +36,17 @@ __all__ = ["ProcessExecutor"]
 _env_lock = threading.Lock()
 
 
-def _worker_main(conn: Connection, train: Callable[..., Any]) -> None:
+def _worker_main(conn: Connection, train: Callable[..., Any], parent: int, pdeathsig: bool) -> None:
+    parent_process = mp.parent_process()
+    _lifeline.die_with_parent(parent, parent_process.sentinel if parent_process else None, pdeathsig)
+    sigterm_interrupts()  # the controller's SIGTERM at shutdown interrupts the trial, as Ctrl-C would
+    try:
+        _serve(conn, train)
+    except KeyboardInterrupt:  # Ctrl-C or the controller stopping this worker: nothing more to run
+        return
+
+
+def _serve(conn: Connection, train: Callable[..., Any]) -> None:
     conn.send(("ready", os.getpid()))
     while True:
         try:
@@ -56,7 +74,10 @@ def _worker_main(conn: Connection, train: Callable[..., Any]) -> None:
 class _Worker:
     def __init__(self, ctx: Any, train: Callable[..., Any], threads: int) -> None:
         self.conn, child = ctx.Pipe(duplex=True)
-        self.process = ctx.Process(target=_worker_main, args=(child, train), daemon=True)
+        # PR_SET_PDEATHSIG follows the thread that starts the worker: ask for it only from the main
+        # thread (or the fork server's), which lives as long as the controller.
+        pdeathsig = ctx.get_start_method() == "forkserver" or threading.current_thread() is threading.main_thread()
+        self.process = ctx.Process(target=_worker_main, args=(child, train, os.getpid(), pdeathsig), daemon=True)
         with _env_lock:  # libraries read their thread caps at import, in the child: set them first
             saved = {k: os.environ.get(k) for k in thread_env(threads)}
             os.environ.update(thread_env(threads))
@@ -92,6 +113,7 @@ class ProcessExecutor(Executor):
         threads: CPU threads per trial (default: cores // max_parallel, at least 1).
         start_method: ``spawn`` (default, safest), ``forkserver`` or ``fork``.
         startup_timeout: Seconds a worker may take to import the training function.
+        stop_timeout: Seconds the workers get at shutdown to end their trials before they are killed.
 
     Example:
         >>> ex = ProcessExecutor(max_parallel=2)  # doctest: +SKIP
@@ -101,7 +123,7 @@ class ProcessExecutor(Executor):
     name = "process"
 
     def __init__(self, max_parallel: int = 2, trial_timeout: float | None = None, threads: int | None = None,
-                 start_method: str = "spawn", startup_timeout: float = 120.0) -> None:
+                 start_method: str = "spawn", startup_timeout: float = 120.0, stop_timeout: float = 10.0) -> None:
         if int(max_parallel) < 1:
             raise ConfigError(f"max_parallel={max_parallel!r}: use at least 1")
         if start_method not in mp.get_all_start_methods():
@@ -109,15 +131,20 @@ class ProcessExecutor(Executor):
         self.max_parallel = int(max_parallel)
         self.trial_timeout = trial_timeout
         self.threads = threads or threads_per_trial(self.max_parallel)
+        if not (isinstance(stop_timeout, (int, float)) and stop_timeout >= 0):
+            raise ConfigError(f"stop_timeout={stop_timeout!r}: use a number of seconds >= 0")
         self.startup_timeout = startup_timeout
+        self.stop_timeout = float(stop_timeout)
         self._ctx = mp.get_context(start_method)
         self._workers: list[_Worker] = []
         self._train: Callable[..., Any] | None = None
         self._on_report: ReportFn | None = None
+        self._restore_sigterm: Callable[[], None] = lambda: None
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self, train: Callable[..., Any], on_report: ReportFn) -> None:
         self._train, self._on_report = train, on_report
+        self._restore_sigterm = sigterm_interrupts()  # the controller's SIGTERM interrupts the job
         try:
             pickle.dumps(train)
         except (pickle.PicklingError, TypeError, AttributeError) as exc:
@@ -154,16 +181,23 @@ class ProcessExecutor(Executor):
                 )
 
     def shutdown(self) -> None:
-        for w in self._workers:
+        """Idle workers are told to exit, busy ones get SIGTERM; all are killed after ``stop_timeout``."""
+        workers, self._workers = self._workers, []
+        for w in workers:
             try:
-                if w.task is None and w.process.is_alive():
+                if not w.process.is_alive():
+                    continue
+                if w.task is None:
                     w.conn.send(("exit",))
-            except (OSError, BrokenPipeError):
+                else:
+                    os.kill(w.process.pid, signal.SIGTERM)
+            except (OSError, ValueError):
                 pass
-        for w in self._workers:
-            w.process.join(timeout=0.5 if w.task is None else 0)
+        deadline = time.monotonic() + self.stop_timeout
+        for w in workers:
+            w.process.join(timeout=max(0.0, deadline - time.monotonic()))
             w.kill()
-        self._workers = []
+        self._restore_sigterm()
 
     # -- scheduling ---------------------------------------------------------------------------
     def free_slots(self) -> int:
