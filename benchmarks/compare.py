@@ -43,6 +43,7 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 _ROOT = os.path.dirname(_HERE)
 sys.path[:0] = [_HERE, _ROOT]
 
+import seeds as seeds_module  # noqa: E402
 from functions import FUNCTIONS, Problem  # noqa: E402
 
 OPTUNA_SAMPLERS = {"gp": "GPSampler", "tpe": "TPESampler", "random": "RandomSampler"}
@@ -51,22 +52,15 @@ _COST = {"optuna:gp": 0, "hpcore:bayesian": 1, "optuna:tpe": 2}
 
 
 def parse_seeds(text: str) -> list[int]:
-    """Parses ``"100-129"``, ``"0,3,5"`` or a mix (``"0-4,100-104"``) into a list of seeds.
+    """``--seeds`` as every benchmark takes it (``benchmarks/seeds.py``), each seed at most once.
 
     Raises:
-        ValueError: For an empty list, a reversed range or a repeated seed.
+        ValueError: For a malformed, empty or repeating list.
     """
-    seeds: list[int] = []
-    for part in (p.strip() for p in text.split(",")):
-        if not part:
-            continue
-        lo, sep, hi = part.partition("-")
-        if sep:
-            if int(hi) < int(lo):
-                raise ValueError(f"seed range {part!r} is reversed")
-            seeds.extend(range(int(lo), int(hi) + 1))
-        else:
-            seeds.append(int(part))
+    try:
+        seeds = seeds_module.parse_seeds(text)
+    except argparse.ArgumentTypeError as exc:
+        raise ValueError(str(exc)) from None
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"--seeds {text!r}: give distinct seeds, e.g. 100-129 or 0,1,2")
     return seeds
@@ -216,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--contenders", default="hpcore:bayesian,hpcore:random,optuna:gp,optuna:tpe,optuna:random")
     ap.add_argument("--functions", default=",".join(FUNCTIONS), help=f"comma-separated, from {','.join(FUNCTIONS)}")
-    ap.add_argument("--seeds", default="100-129", help="e.g. 100-129, 0-9 or 0,1,2 (default: 100-129, held out)")
+    ap.add_argument("--seeds", default="100-129",
+                    help="a range (100-129), a list (0,3,7) or a count (10: 0-9); default: the held-out 100-129")
     ap.add_argument("--budget", type=int, default=50, help="trials per run")
     ap.add_argument("--batch", type=int, default=1, help="trials asked before any is told")
     ap.add_argument("--jobs", type=int, default=1, help="processes running side by side")

@@ -16,22 +16,20 @@ winning); one set of tables is printed per (budget, batch). For each:
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from seeds import seed_text  # noqa: E402
+
 
 def seed_ranges(seeds: Iterable[int]) -> str:
-    """``[0, 1, 2, 5]`` -> ``"0-2,5"``."""
-    out: list[str] = []
-    for s in sorted(set(seeds)):
-        if out and s == int(out[-1].rsplit("-", 1)[-1]) + 1:
-            out[-1] = f"{out[-1].split('-')[0]}-{s}"
-        else:
-            out.append(str(s))
-    return ",".join(out)
+    """``[5, 0, 1, 2]`` -> ``"0-2,5"``."""
+    return seed_text(sorted(set(seeds)))
 
 
 def _load(sources: list[str | dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

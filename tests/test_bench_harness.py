@@ -25,8 +25,9 @@ def test_seed_lists_and_ranges() -> None:
     assert parse_seeds("100-129") == list(range(100, 130))
     assert parse_seeds("0,3, 5") == [0, 3, 5]
     assert parse_seeds("0-2,100-101") == [0, 1, 2, 100, 101]
+    assert parse_seeds("3") == [0, 1, 2]  # a count, as in every benchmark's --seeds
     assert seed_ranges([5, 0, 1, 2, 100, 101]) == "0-2,5,100-101"
-    for bad in ("", "5-3", "1,1"):
+    for bad in ("", "5-3", "1,1", "a"):
         with pytest.raises(ValueError):
             parse_seeds(bad)
 
