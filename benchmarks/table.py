@@ -74,11 +74,13 @@ def _wtl(regret: dict[str, dict[str, dict[int, float]]], a: str, b: str, functio
     return w, t, lost
 
 
-def format_tables(runs: list[dict[str, Any]], contenders: list[str], budget: int, batch: int) -> str:
-    """The markdown tables for the runs of one (budget, batch)."""
+def format_tables(runs: list[dict[str, Any]], contenders: list[str], budget: int, batch: int,
+                  functions: list[str] | None = None) -> str:
+    """The markdown tables for the runs of one (budget, batch), functions in the order given."""
     runs = [r for r in runs if r["budget"] == budget and r["batch"] == batch]
     labels = [c for c in contenders if any(r["contender"] == c for r in runs)]
-    functions = list(dict.fromkeys(r["function"] for r in runs))
+    present = {r["function"] for r in runs}
+    functions = [f for f in dict.fromkeys([*(functions or []), *sorted(present)]) if f in present]
     regret: dict[str, dict[str, dict[int, float]]] = {c: {} for c in labels}
     ask: dict[str, list[float]] = {c: [] for c in labels}
     for r in runs:
@@ -122,10 +124,11 @@ def print_tables(sources: list[str | dict[str, Any]]) -> None:
     """Prints the tables of result files (paths or loaded dicts), one set per (budget, batch)."""
     metas, runs = _load(sources)
     contenders = list(dict.fromkeys(c for m in metas for c in m["args"]["contenders"]))
+    functions = list(dict.fromkeys(f for m in metas for f in m["args"]["functions"]))
     for i, (budget, batch) in enumerate(sorted({(r["budget"], r["batch"]) for r in runs})):
         if i:
             print()
-        print(format_tables(runs, contenders, budget, batch))
+        print(format_tables(runs, contenders, budget, batch, functions))
     m = metas[0]
     v = m["versions"]
     print(f"\nhpcore {v.get('hpcore')} ({m.get('hpcore_commit')}), optuna {v.get('optuna')}, torch {v.get('torch')}, "
