@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Prints the tables of one or more result files written by ``benchmarks/compare.py --json``.
 
-    python benchmarks/table.py bo-b1.json [more.json ...]
+    python benchmarks/table.py bo-b1.json [more.json ...] [--seeds 100-114]
 
 Files are merged (runs of the same contender, function and seed are counted once, the last file
 winning); one set of tables is printed per (budget, batch). For each:
@@ -15,6 +15,7 @@ winning); one set of tables is printed per (budget, batch). For each:
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -24,7 +25,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from seeds import seed_text  # noqa: E402
+from seeds import parse_seeds, seed_text  # noqa: E402
 
 
 def seed_ranges(seeds: Iterable[int]) -> str:
@@ -120,9 +121,16 @@ def format_tables(runs: list[dict[str, Any]], contenders: list[str], budget: int
     return "\n".join(lines)
 
 
-def print_tables(sources: list[str | dict[str, Any]]) -> None:
-    """Prints the tables of result files (paths or loaded dicts), one set per (budget, batch)."""
+def print_tables(sources: list[str | dict[str, Any]], seeds: list[int] | None = None) -> None:
+    """Prints the tables of result files (paths or loaded dicts), one set per (budget, batch).
+
+    Args:
+        sources: Result files of ``compare.py --json`` (paths or loaded dicts), merged.
+        seeds: Only these seeds' runs (for example one half, to see the seed-to-seed noise).
+    """
     metas, runs = _load(sources)
+    if seeds is not None:
+        runs = [r for r in runs if r["seed"] in set(seeds)]
     contenders = list(dict.fromkeys(c for m in metas for c in m["args"]["contenders"]))
     functions = list(dict.fromkeys(f for m in metas for f in m["args"]["functions"]))
     for i, (budget, batch) in enumerate(sorted({(r["budget"], r["batch"]) for r in runs})):
@@ -136,7 +144,13 @@ def print_tables(sources: list[str | dict[str, Any]]) -> None:
           f"{m['machine']['cores']} cores, 1 thread per process, --jobs {m['args']['jobs']}")
 
 
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("json", nargs="+", help="result files of compare.py --json")
+    ap.add_argument("--seeds", type=parse_seeds, help="only these seeds, e.g. 100-114")
+    a = ap.parse_args(argv)
+    print_tables(a.json, a.seeds)
+
+
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
-        sys.exit(__doc__)
-    print_tables(sys.argv[1:])
+    main()
