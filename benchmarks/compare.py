@@ -216,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=1, help="trials asked before any is told")
     ap.add_argument("--jobs", type=int, default=1, help="processes running side by side")
     ap.add_argument("--json", help="write every run here (rewritten as runs finish)")
+    ap.add_argument("--resume", action="store_true", help="keep the runs already in --json, run only the others")
     ap.add_argument("--table", metavar="JSON", nargs="+", help="only print the table of these result files")
     a = ap.parse_args(argv)
     from table import print_tables
@@ -237,6 +238,14 @@ def main(argv: list[str] | None = None) -> int:
                      "batch": a.batch, "jobs": a.jobs}, **environment()}
     tasks = sorted(((c, f, s) for c in contenders for f in names for s in seeds), key=lambda t: _COST.get(t[0], 9))
     runs: list[dict[str, Any]] = []
+    if a.resume and a.json and os.path.exists(a.json):
+        with open(a.json) as fh:
+            wanted = {(c, f, s) for c, f, s in tasks}
+            runs = [r for r in json.load(fh)["runs"] if (r["contender"], r["function"], r["seed"]) in wanted
+                    and (r["budget"], r["batch"]) == (a.budget, a.batch)]
+        done = {(r["contender"], r["function"], r["seed"]) for r in runs}
+        tasks = [t for t in tasks if t not in done]
+        print(f"# resuming: {len(runs)} runs kept from {a.json}", file=sys.stderr, flush=True)
     t0 = last_save = time.time()
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=a.jobs, mp_context=ctx) as pool:
@@ -245,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
             runs.append(fut.result())
             if i % 50 == 0 or i == len(futures):
                 print(f"# {i}/{len(futures)} runs, {time.time() - t0:.0f} s", file=sys.stderr, flush=True)
-            if a.json and (time.time() - last_save > 30 or i == len(futures)):
+            if a.json and time.time() - last_save > 30:
                 _save(a.json, meta, runs)
                 last_save = time.time()
     meta["wall_s"] = round(time.time() - t0, 1)
