@@ -154,13 +154,13 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{a.trials} trials, {a.rounds} rounds (order rotated), empty objective, random search; "
           "median time per trial")
     print()
-    print("| storage | survives | settings | ms/trial | vs hpcore at that level |")
-    print("|---|---|---|---|---|")
+    print("| storage | survives | settings | ms/trial | rounds min-max | vs hpcore at that level |")
+    print("|---|---|---|---|---|---|")
     for label, level, _, is_ref in CONTENDERS:
         ratio = "1 (reference)" if is_ref else f"{med[label] / ref[level]:.1f}x"
-        print(f"| {label} | {SURVIVES[level]} | {found.get(label, '')} | {1000 * med[label]:.2f} | {ratio} |")
-    spread = max(max(v) / min(v) for v in times.values())
-    print(f"\nlargest max/min ratio of one storage across rounds: {spread:.2f}")
+        spread = f"{1000 * min(times[label]):.2f}-{1000 * max(times[label]):.2f}"
+        cells = [label, SURVIVES[level], found.get(label, ""), f"{1000 * med[label]:.2f}", spread, ratio]
+        print("| " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":
