@@ -236,7 +236,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(str(exc))
     meta = {"args": {"contenders": contenders, "functions": names, "seeds": seeds, "budget": a.budget,
                      "batch": a.batch, "jobs": a.jobs}, **environment()}
-    tasks = sorted(((c, f, s) for c in contenders for f in names for s in seeds), key=lambda t: _COST.get(t[0], 9))
+    # Seed by seed (every function of a seed before the next seed), so that a stopped run leaves whole seeds.
+    tasks = [(c, f, s) for c in sorted(contenders, key=lambda c: _COST.get(c, 9)) for s in seeds for f in names]
     runs: list[dict[str, Any]] = []
     if a.resume and a.json and os.path.exists(a.json):
         with open(a.json) as fh:
