@@ -99,8 +99,9 @@ def format_tables(runs: list[dict[str, Any]], contenders: list[str], budget: int
     ranks: dict[str, list[float]] = {c: [] for c in labels}
     for f in functions:
         med = [float(np.median(list(regret[c][f].values()))) if regret[c].get(f) else float("nan") for c in labels]
-        for c, rk in zip(labels, _mean_ranks(med)):
-            ranks[c].append(rk)
+        if not any(np.isnan(med)):  # a function some contender has no run of is left out of the ranks
+            for c, rk in zip(labels, _mean_ranks(med)):
+                ranks[c].append(rk)
         lines.append(f"| {f} | " + " | ".join(f"{m:.3g}" for m in med) + " |")
     lines.append("| mean rank | " + " | ".join(f"{np.mean(ranks[c]):.2f}" for c in labels) + " |")
     lines.append("| ask ms | " + " | ".join(f"{np.mean(ask[c]):.1f}" for c in labels) + " |")
