@@ -16,6 +16,7 @@ winning); one set of tables is printed per (budget, batch). For each:
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import sys
@@ -37,7 +38,7 @@ def _load(sources: list[str | dict[str, Any]]) -> tuple[list[dict[str, Any]], li
     metas, runs = [], {}
     for src in sources:
         if isinstance(src, str):
-            with open(src) as fh:
+            with (gzip.open(src, "rt") if src.endswith(".gz") else open(src)) as fh:
                 src = json.load(fh)
         metas.append(src["meta"])
         for r in src["runs"]:
@@ -147,7 +148,7 @@ def print_tables(sources: list[str | dict[str, Any]], seeds: list[int] | None = 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("json", nargs="+", help="result files of compare.py --json")
+    ap.add_argument("json", nargs="+", help="result files of compare.py --json (.json or .json.gz)")
     ap.add_argument("--seeds", type=parse_seeds, help="only these seeds, e.g. 100-114")
     a = ap.parse_args(argv)
     print_tables(a.json, a.seeds)
