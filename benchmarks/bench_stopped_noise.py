@@ -14,7 +14,7 @@ median best completed objective and the mean number of epochs over the seeds. Ru
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 python benchmarks/bench_stopped_noise.py \\
         [--problems synthetic digits-mlp] [--seeds 12] [--trials 30] [--noise 0 0.25]
 
-Results: ``docs/benchmarks.md``, "hpcore callbacks vs Optuna integration callbacks".
+Results (history): ``docs/benchmarks-log.md``, "hpcore callbacks vs Optuna integration callbacks".
 """
 
 from __future__ import annotations

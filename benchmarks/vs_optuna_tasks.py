@@ -82,6 +82,7 @@ def lightning_task(trials: int, epochs: int) -> Task:
 
     from hpcore_lightning import TuningCallback
 
+    torch.set_num_threads(1)
     ex = load_example("lightning_cnn")
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
     logging.getLogger("lightning.fabric").setLevel(logging.ERROR)
@@ -112,10 +113,12 @@ def add_noise(images: np.ndarray, sigma: float, seed: int) -> np.ndarray:
 
 def keras_task(trials: int, epochs: int, noise: float = KERAS_NOISE) -> Task:
     import keras
+    import torch
     from optuna_integration import KerasPruningCallback
 
     from hpcore_keras import TuningCallback
 
+    torch.set_num_threads(1)  # the torch backend's
     ex = load_example("keras_cnn")
     (x, y), (xv, yv) = ex.make_images(512, 0), ex.make_images(256, 1)
     # With the example's images most configurations reach val_auc 1.0; extra noise keeps them apart.

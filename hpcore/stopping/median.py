@@ -75,7 +75,7 @@ class MedianStopper(Stopper):
         warmup_steps: No trial is stopped at a step ``<= warmup_steps``.
         min_trials: The rule acts at step ``s`` only when at least this many other trials have
             reached ``s`` (3 by default, as Ray Tune's median stopping rule; see the benchmark in
-            ``docs/benchmarks.md`` for 5 and 10).
+            ``docs/benchmarks-log.md`` for 5 and 10).
         running_average: True (default, SageMaker's rule) compares with the others' running
             averages up to ``s``; False compares with their values at ``s``, as Optuna's
             ``MedianPruner`` does: stricter when objectives improve during training, so it stops
