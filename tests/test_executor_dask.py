@@ -35,6 +35,7 @@ from hpcore.jobfile import job_from_dict  # noqa: E402
 from hpcore.store import Store  # noqa: E402
 
 import executor_contract as contract  # noqa: E402
+from proctools import wait_until  # noqa: E402
 from trainfns import fails_for_large_x, hangs_when_large, quadratic, slow_steps  # noqa: E402
 
 TESTS = os.path.dirname(os.path.abspath(__file__))
@@ -100,15 +101,6 @@ def own_cluster():
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as c, \
             distributed.Client(c, set_as_default=False) as cl:
         yield c, cl
-
-
-def _wait_until(condition, timeout, step=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(step)
-    return condition()
 
 
 def _executing(client):
@@ -406,7 +398,7 @@ def test_a_dead_controller_frees_the_workers_of_an_external_cluster(own_cluster,
     proc = subprocess.Popen([sys.executable, str(script), cluster.scheduler_address], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        assert _wait_until(lambda: _executing(client) or proc.poll() is not None, 120) and proc.poll() is None, \
+        assert wait_until(lambda: _executing(client) or proc.poll() is not None, 120) and proc.poll() is None, \
             "the controller did not start its trial"
         assert _executing(client) == 1
         os.killpg(proc.pid, signal.SIGKILL)
@@ -415,4 +407,4 @@ def test_a_dead_controller_frees_the_workers_of_an_external_cluster(own_cluster,
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
     # The trial would report for 100 s more.
-    assert _wait_until(lambda: _executing(client) == 0, 90), "the orphaned trial still holds its worker"
+    assert wait_until(lambda: _executing(client) == 0, 90), "the orphaned trial still holds its worker"

@@ -16,9 +16,10 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
+
+from proctools import running, wait_until
 
 TESTS = os.path.dirname(os.path.abspath(__file__))
 UP, GONE = 120.0, 60.0  # bounds of the waits: generous, for a loaded machine
@@ -57,30 +58,6 @@ PROGRAM = textwrap.dedent('''
     while True:
         time.sleep(0.1)
 ''')
-
-
-def running(pid: int) -> bool:
-    """Whether ``pid`` runs: it exists and is not a zombie."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return not os.path.isdir("/proc/self")  # no /proc here: kill(pid, 0) is all there is
-
-
-def wait_until(condition, timeout: float, step: float = 0.1) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(step)
-    return condition()
 
 
 class Controller:
