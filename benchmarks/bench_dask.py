@@ -11,7 +11,7 @@
 3. Report round trip: one trial calls ``reporter.report`` 300 times; each call is timed inside the
    trial (worker -> controller -> decision -> worker), with a controller that answers at once
    (bare executor) and inside a TuningJob writing a SQLite store.
-4. Parallel BO: the ``bayesian`` strategy on ``/work/shared/bench/functions.py`` through the
+4. Parallel BO: the ``bayesian`` strategy on ``benchmarks/functions.py`` through the
    ask/tell API, 4 simulated asynchronous workers (each trial lasts U(0.5, 1.5) time units; the
    earliest to finish is told, then one more trial is asked: results arrive in any order) against
    sequential ask/tell. Per function: r* = median over seeds of the best-so-far regret of
@@ -43,18 +43,22 @@ from seeds import parse_seeds, seed_text  # noqa: E402
 import hpcore  # noqa: E402
 from hpcore.executors.base import Task  # noqa: E402
 
-FUNCTIONS_PATH = "/work/shared/bench/functions.py"
-_functions = None
+FUNCTIONS_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "functions.py")
+_module = None
+
+
+def load_module():
+    """benchmarks/functions.py, loaded by path (this file runs as __main__ on the Dask workers too)."""
+    global _module
+    if _module is None:
+        spec = importlib.util.spec_from_file_location("hpcore_bench_functions", FUNCTIONS_PATH)
+        _module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(_module)
+    return _module
 
 
 def load_functions() -> dict:
-    global _functions
-    if _functions is None:
-        spec = importlib.util.spec_from_file_location("hpcore_bench_functions", FUNCTIONS_PATH)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        _functions = module.FUNCTIONS
-    return _functions
+    return load_module().FUNCTIONS
 
 
 # -- training functions (sent to the workers by value: this file is __main__) ----------------------
@@ -154,17 +158,9 @@ def bare_round_trips(client, n: int) -> list[float]:
 
 # -- 4: parallel BO -----------------------------------------------------------------------------------
 def make_space(bounds, kinds) -> hpcore.SearchSpace:
-    params = {}
-    for i, ((lo, hi), kind) in enumerate(zip(bounds, kinds)):
-        if kind == "f":
-            params[f"x{i}"] = hpcore.Float(lo, hi)
-        elif kind == "logf":
-            params[f"x{i}"] = hpcore.Float(lo, hi, scale="log")
-        elif kind == "i":
-            params[f"x{i}"] = hpcore.Int(lo, hi)
-        else:
-            params[f"x{i}"] = hpcore.Categorical(list(range(int(kind[1:]))))
-    return hpcore.SearchSpace(params)
+    """The problem's ranges, categoricals as their indices (the functions take those)."""
+    problem = load_module().Problem(None, bounds, kinds, 0.0)
+    return hpcore.SearchSpace(load_module().hpcore_params(problem, choice=int))
 
 
 def regret_curve(name: str, seed: int, parallel: int, n: int) -> list[float]:

@@ -44,7 +44,7 @@ _ROOT = os.path.dirname(_HERE)
 sys.path[:0] = [_HERE, _ROOT]
 
 import seeds as seeds_module  # noqa: E402
-from functions import FUNCTIONS, Problem  # noqa: E402
+from functions import FUNCTIONS, Problem, hpcore_params  # noqa: E402
 
 OPTUNA_SAMPLERS = {"gp": "GPSampler", "tpe": "TPESampler", "random": "RandomSampler"}
 # Most expensive first, so that N processes finish together.
@@ -70,16 +70,7 @@ def run_hpcore(strategy: str, problem: Problem, budget: int, seed: int, batch: i
     """One hpcore ask/tell loop; returns the values in trial order and the total seconds spent in ask."""
     import hpcore
 
-    params: dict[str, Any] = {}
-    for i, ((lo, hi), kind) in enumerate(zip(problem.bounds, problem.kinds)):
-        if kind == "f":  # the default scale ("auto"), as a user who declares only the range gets
-            params[f"x{i}"] = hpcore.Float(lo, hi)
-        elif kind == "logf":
-            params[f"x{i}"] = hpcore.Float(lo, hi, scale="log")
-        elif kind == "i":
-            params[f"x{i}"] = hpcore.Int(lo, hi)
-        else:
-            params[f"x{i}"] = hpcore.Categorical([f"c{j}" for j in range(int(kind[1:]))])
+    params = hpcore_params(problem)
     tuner = hpcore.create_tuner(strategy, hpcore.SearchSpace(params), direction="minimize", seed=seed)
 
     def decode(p: dict[str, Any]) -> list[float]:

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
-__all__ = ["FUNCTIONS", "Problem", "branin", "hartmann6", "levy", "log_bowl", "mixed", "rosenbrock"]
+__all__ = ["FUNCTIONS", "Problem", "branin", "hartmann6", "hpcore_params", "levy", "log_bowl", "mixed", "rosenbrock"]
 
 
 class Problem(NamedTuple):
@@ -98,3 +98,29 @@ FUNCTIONS: dict[str, Problem] = {
     "log_bowl": Problem(log_bowl, [(1e-6, 1.0), (0.0, 0.999)], ["f", "f"], 0.0),
     "mixed": Problem(mixed, [(1e-4, 1.0), (1, 12), (0.3, 1.0), (0, 3)], ["logf", "i", "f", "c3"], 0.0),
 }
+
+
+def hpcore_params(problem: Problem, choice: Callable[[int], Any] = lambda j: f"c{j}") -> dict[str, Any]:
+    """The problem's coordinates as hpcore ranges ``x0, x1, ...``, each float with the default scale.
+
+    Args:
+        problem: The problem.
+        choice: The value of a categorical's choice ``j`` (by default the string ``"c<j>"``).
+
+    Example:
+        >>> sorted(hpcore_params(FUNCTIONS["branin"]))
+        ['x0', 'x1']
+    """
+    import hpcore
+
+    params: dict[str, Any] = {}
+    for i, ((lo, hi), kind) in enumerate(zip(problem.bounds, problem.kinds)):
+        if kind == "f":  # the default scale ("auto"), as a user who declares only the range gets
+            params[f"x{i}"] = hpcore.Float(lo, hi)
+        elif kind == "logf":
+            params[f"x{i}"] = hpcore.Float(lo, hi, scale="log")
+        elif kind == "i":
+            params[f"x{i}"] = hpcore.Int(lo, hi)
+        else:
+            params[f"x{i}"] = hpcore.Categorical([choice(j) for j in range(int(kind[1:]))])
+    return params

@@ -86,3 +86,12 @@ def pytest_make_collect_report(collector: pytest.Collector) -> pytest.CollectRep
             report.outcome = "failed"
             report.longrepr = why
     return report
+
+
+@pytest.fixture
+def controllers(request):
+    """Makes the test module's ``Controller`` (a controller subprocess) and cleans each up after the test."""
+    made: list = []
+    yield lambda *a, **k: made.append(request.module.Controller(*a, **k)) or made[-1]
+    for c in made:
+        c.cleanup()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import time
 from collections.abc import Callable
 
@@ -30,3 +32,13 @@ def wait_until(condition: Callable[[], object], timeout: float, step: float = 0.
             return True
         time.sleep(step)
     return bool(condition())
+
+
+def stop_all(proc: subprocess.Popen, pids: object) -> None:
+    """Kills what a test started: the processes ``pids`` still running, then ``proc``'s process group."""
+    for pid in pids:  # type: ignore[attr-defined]
+        if running(pid):
+            os.kill(pid, signal.SIGKILL)
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate()

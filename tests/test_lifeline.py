@@ -19,7 +19,7 @@ import textwrap
 
 import pytest
 
-from proctools import running, wait_until
+from proctools import running, stop_all, wait_until
 
 TESTS = os.path.dirname(os.path.abspath(__file__))
 UP, GONE = 120.0, 60.0  # bounds of the waits: generous, for a loaded machine
@@ -104,20 +104,7 @@ class Controller:
         return self.pids()
 
     def cleanup(self) -> None:
-        for pid in self.seen:
-            if running(pid):
-                os.kill(pid, signal.SIGKILL)
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.communicate()
-
-
-@pytest.fixture
-def controllers():
-    made: list[Controller] = []
-    yield lambda *a, **k: made.append(Controller(*a, **k)) or made[-1]
-    for c in made:
-        c.cleanup()
+        stop_all(self.proc, self.seen)
 
 
 def job_status(store: str) -> tuple[str, list[str]]:

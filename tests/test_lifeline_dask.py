@@ -22,7 +22,7 @@ import pytest
 distributed = pytest.importorskip("distributed")
 import dask  # noqa: E402
 
-from proctools import running, wait_until  # noqa: E402
+from proctools import running, stop_all, wait_until  # noqa: E402
 
 TESTS = os.path.dirname(os.path.abspath(__file__))
 UP, GONE = 120.0, 60.0  # bounds of the waits: generous, for a loaded machine
@@ -108,20 +108,7 @@ class Controller:
 
     def cleanup(self) -> None:
         (self.marks / "release").touch()  # a trial still running here (the old behaviour) returns
-        for pid in self.marked("program-"):
-            if running(pid):
-                os.kill(pid, signal.SIGKILL)
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.communicate()
-
-
-@pytest.fixture
-def controllers():
-    made: list[Controller] = []
-    yield lambda *a, **k: made.append(Controller(*a, **k)) or made[-1]
-    for c in made:
-        c.cleanup()
+        stop_all(self.proc, self.marked("program-"))
 
 
 @pytest.mark.parametrize("program", [False, True], ids=["python", "script"])
