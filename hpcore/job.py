@@ -19,6 +19,7 @@ from typing import Any
 from hpcore import plugins
 from hpcore._lease import Lease
 from hpcore.errors import ConfigError, SearchExhausted, TrialsFailed
+from hpcore.executors._interrupts import sigterm_interrupts
 from hpcore.executors.base import Executor, Outcome, Task, describe
 from hpcore.jobcheck import check_plugins, check_settings
 from hpcore.outcomes import FailFast, completion_reasons, objective_from
@@ -229,8 +230,15 @@ class TuningJob:
 
         Raises:
             StoreError: When the store cannot be written, or holds this job with another setup.
-            KeyboardInterrupt: After recording the job as interrupted (run again to resume).
+            KeyboardInterrupt: On Ctrl-C or SIGTERM (any executor), after recording the job as interrupted.
         """
+        restore = sigterm_interrupts()
+        try:
+            return self._run()
+        finally:
+            restore()
+
+    def _run(self) -> TuningResult:
         self._open()
         assert self.store is not None
         self.strategy = create_tuner(self.strategy_name, self.space, self.direction, self.seed,

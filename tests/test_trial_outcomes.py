@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -65,15 +66,25 @@ def test_exiting_or_interrupting_from_the_training_code_fails_only_its_trial(tmp
     assert by_how[how].state.value == "failed" and re.search(message, by_how[how].error)
 
 
-def test_the_users_ctrl_c_still_interrupts_the_job_and_it_resumes(tmp_path):
+@pytest.mark.parametrize("sig, executor", [(signal.SIGINT, "None"), (signal.SIGTERM, "Plain()")],
+                         ids=["ctrl-c", "sigterm-any-executor"])
+def test_the_users_ctrl_c_still_interrupts_the_job_and_it_resumes(tmp_path, sig, executor):
+    """Ctrl-C, and SIGTERM whatever the executor: ``Plain`` is an executor of the kind a plugin
+    brings, which installs no signal handler of its own."""
     script = tmp_path / "job.py"
     script.write_text(textwrap.dedent(f'''
         import hpcore
+        from hpcore.executors.inprocess import InProcessExecutor
         from trainfns import sleeps_in_trial
+
+        class Plain(InProcessExecutor):
+            def start(self, train, on_report):
+                self._train, self._on_report = train, on_report
+
         if __name__ == "__main__":
             space = hpcore.SearchSpace({{"x": hpcore.Float(0.0, 1.0)}})
             hpcore.TuningJob(sleeps_in_trial, space, objective="loss", strategy="random", max_trials=2,
-                             store={str(tmp_path / "t.db")!r}, progress=False).run()
+                             store={str(tmp_path / "t.db")!r}, progress=False, executor={executor}).run()
     '''))
     env = dict(os.environ, HPCORE_TEST_DIR=str(tmp_path),
                PYTHONPATH=os.pathsep.join([TESTS, os.environ.get("PYTHONPATH", "")]))
@@ -82,11 +93,12 @@ def test_the_users_ctrl_c_still_interrupts_the_job_and_it_resumes(tmp_path):
     while not (tmp_path / "started-0").exists():
         assert time.monotonic() < deadline and proc.poll() is None, "the trial did not start"
         time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode != 0 and "KeyboardInterrupt" in err
+    with sqlite3.connect(tmp_path / "t.db") as db:  # as the controller recorded it on its way out
+        assert db.execute("SELECT status FROM jobs").fetchall() == [("interrupted",)]
     store = Store(str(tmp_path / "t.db"), read_only=True)
-    assert store.jobs()[0]["status"] == "interrupted"
     assert [t.state.value for t in store.trials("default")] == ["running"]
     store.close()
     subprocess.run([sys.executable, str(script)], env=env, check=True, timeout=120)
