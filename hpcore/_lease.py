@@ -19,22 +19,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from hpcore._lifeline import same_process, start_time
 from hpcore.errors import StoreError
 
 __all__ = ["HEARTBEAT_EVERY", "HEARTBEAT_TIMEOUT", "Lease", "Owner", "owner_of"]
 
 HEARTBEAT_EVERY = 5.0  # seconds between two heartbeats of a live controller
 HEARTBEAT_TIMEOUT = 60.0  # seconds without one after which an owner on another host counts as dead
-
-
-def _pid_started(pid: int) -> str | None:
-    """When process ``pid`` started (Linux: field 22 of /proc/PID/stat), to tell it from a reused pid."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return None if fields[0] == "Z" else fields[19]  # a zombie has finished
 
 
 @dataclass
@@ -49,15 +40,8 @@ class Owner:
     @property
     def alive(self) -> bool:
         """Whether that controller still runs (on this host: its process; elsewhere: its heartbeat)."""
-        if self.host == socket.gethostname():
-            try:
-                os.kill(self.pid, 0)
-            except ProcessLookupError:
-                return False
-            except PermissionError:
-                pass
-            # Where /proc tells, a zombie or a reused pid (another start time) is not the owner.
-            return not os.path.exists("/proc/self/stat") or _pid_started(self.pid) == self.pid_started
+        if self.host == socket.gethostname():  # its process, not a zombie nor a reused pid
+            return same_process(self.pid, self.pid_started)
         return time.time() - self.heartbeat < HEARTBEAT_TIMEOUT
 
     def describe(self) -> str:
@@ -112,7 +96,7 @@ class Lease:
                     f"job {self.job!r} in {self.path!r} is being run by another controller ({other.describe()}); "
                     "wait for it to finish or stop it, or run this job under another name= or store")
             db.execute("INSERT OR REPLACE INTO owners VALUES (?, ?, ?, ?, ?, ?)",
-                       (self.job, self.token, os.getpid(), socket.gethostname(), _pid_started(os.getpid()),
+                       (self.job, self.token, os.getpid(), socket.gethostname(), start_time(os.getpid()),
                         time.time()))
             db.execute("COMMIT")
         except sqlite3.Error as exc:

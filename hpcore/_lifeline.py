@@ -36,8 +36,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["PID_FILE", "SUPERVISOR", "alive", "clear", "die_with_parent", "record", "start_time",
-           "stop_group", "stop_leftover", "supervised"]
+__all__ = ["PID_FILE", "SUPERVISOR", "alive", "clear", "die_with_parent", "record", "same_process",
+           "start_time", "stop_group", "stop_leftover", "supervised"]
 
 PID_FILE = ".hpcore-pid.json"
 _PR_SET_PDEATHSIG = 1
@@ -200,6 +200,11 @@ def alive(pid: int) -> bool:
     return True
 
 
+def same_process(pid: int, started: str | None) -> bool:
+    """Whether ``pid`` still runs and is the process that started at ``started`` (not a reused pid)."""
+    return alive(pid) and start_time(pid) == started
+
+
 def stop_group(pgid: int, grace: float, leader: subprocess.Popen[Any] | None = None) -> None:
     """SIGTERM to a process group, SIGKILL after ``grace`` seconds, then SIGKILL to what is left of it.
 
@@ -257,7 +262,7 @@ def stop_leftover(folder: str, grace: float) -> int | None:
         pid, started, host = int(data["pid"]), data.get("started"), data.get("host")
     except (OSError, ValueError, TypeError, KeyError):
         return None
-    if host != socket.gethostname() or started is None or not alive(pid) or start_time(pid) != started:
+    if host != socket.gethostname() or started is None or not same_process(pid, started):
         clear(folder)
         return None
     stop_group(pid, grace)

@@ -188,17 +188,13 @@ class TuningJob:
         try:
             if self._lease is not None:
                 self._lease.acquire()  # before anything of the job is written or read
-            self._open_job()
+            open_job(self.store, self.name, self.space, self.config(), self.resume)
         except BaseException:
             self._close()
             raise
 
-    def _open_job(self) -> None:
-        assert self.store is not None
-        open_job(self.store, self.name, self.space, self.config(), self.resume)
-
     def _close(self) -> None:
-        """Gives back the job's lease and closes its store."""
+        """Gives back the job's lease (its store stays open for the result)."""
         if self._lease is not None:
             self._lease.release()
             self._lease = None

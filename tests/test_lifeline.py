@@ -24,26 +24,7 @@ from proctools import running, stop_all, wait_until
 TESTS = os.path.dirname(os.path.abspath(__file__))
 UP, GONE = 120.0, 60.0  # bounds of the waits: generous, for a loaded machine
 
-CONTROLLER = textwrap.dedent('''
-    import json, sys
-    import hpcore
-    from hpcore.script import CommandTrainer
-
-    if __name__ == "__main__":
-        cfg = json.loads(sys.argv[1])
-        if cfg["program"]:
-            train = CommandTrainer([sys.executable, cfg["program"]], [{"name": "loss", "regex": "loss=([0-9.]+)"}],
-                                   workdir=cfg["workdir"], grace_period=cfg["grace"], env={"MARKS": cfg["marks"]})
-        else:
-            from trainfns import waits_silently as train
-        job = hpcore.TuningJob(train, {"x": hpcore.Float(0.0, 1.0)}, objective="loss", strategy="random",
-                               max_trials=1, seed=0, store=cfg["store"], progress=False, executor=cfg["executor"])
-        try:
-            print(job.run().summary())
-        except KeyboardInterrupt:
-            print("interrupted")
-            sys.exit(130)
-''')
+CONTROLLER = os.path.join(TESTS, "lifeline_controller.py")
 
 # The trial's program: starts a process of its own (same group), notes both pids, then trains forever.
 PROGRAM = textwrap.dedent('''
@@ -67,8 +48,6 @@ class Controller:
                  store: str | None = None) -> None:
         self.marks = tmp_path / "marks"
         self.marks.mkdir(exist_ok=True)
-        script = tmp_path / "controller.py"
-        script.write_text(CONTROLLER)
         prog = None
         if program is not None:
             prog = tmp_path / "train.py"
@@ -77,7 +56,7 @@ class Controller:
         self.cfg = json.dumps({"program": str(prog) if prog else None, "workdir": str(tmp_path / "runs"),
                                "marks": str(self.marks), "grace": grace, "store": self.store,
                                "executor": executor})
-        self.argv = [sys.executable, str(script), self.cfg]
+        self.argv = [sys.executable, CONTROLLER, self.cfg]
         self.env = dict(os.environ, PYTHONPATH=os.pathsep.join([TESTS, os.environ.get("PYTHONPATH", "")]),
                         HPCORE_TEST_DIR=str(self.marks))
         self.seen: set[int] = set()

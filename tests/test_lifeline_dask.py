@@ -27,28 +27,7 @@ from proctools import running, stop_all, wait_until  # noqa: E402
 TESTS = os.path.dirname(os.path.abspath(__file__))
 UP, GONE = 120.0, 60.0  # bounds of the waits: generous, for a loaded machine
 
-CONTROLLER = textwrap.dedent('''
-    import json, sys
-    import hpcore
-    from hpcore.script import CommandTrainer
-    from trainfns import Silent
-
-    if __name__ == "__main__":
-        cfg = json.loads(sys.argv[1])
-        if cfg["program"]:
-            train = CommandTrainer([sys.executable, cfg["program"]], [{"name": "loss", "regex": "loss=([0-9.]+)"}],
-                                   workdir=cfg["workdir"], grace_period=5, env={"MARKS": cfg["marks"]})
-        else:
-            train = Silent(cfg["marks"], cfg["how"])
-        job = hpcore.TuningJob(train, {"x": hpcore.Float(0.0, 1.0)}, objective="loss", strategy="random",
-                               max_trials=1, seed=0, store=cfg["store"], progress=False, executor="dask",
-                               executor_options={"address": cfg["address"], **cfg["options"]})
-        try:
-            print(job.run().summary())
-        except KeyboardInterrupt:
-            print("interrupted")
-            sys.exit(130)
-''')
+CONTROLLER = os.path.join(TESTS, "lifeline_controller.py")
 
 PROGRAM = textwrap.dedent('''
     import os, time
@@ -85,15 +64,14 @@ class Controller:
                  options: dict | None = None) -> None:
         self.marks = tmp_path / "marks"
         self.marks.mkdir()
-        script = tmp_path / "controller.py"
-        script.write_text(CONTROLLER)
         prog = tmp_path / "train.py"
         prog.write_text(PROGRAM)
         self.store = str(tmp_path / "jobs.db")
         cfg = {"program": str(prog) if program else None, "workdir": str(tmp_path / "runs"), "how": how,
-               "marks": str(self.marks), "store": self.store, "address": address, "options": options or {}}
+               "marks": str(self.marks), "store": self.store, "executor": "dask",
+               "executor_options": {"address": address, **(options or {})}}
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([TESTS, os.environ.get("PYTHONPATH", "")]))
-        self.proc = subprocess.Popen([sys.executable, str(script), json.dumps(cfg)], env=env, text=True,
+        self.proc = subprocess.Popen([sys.executable, CONTROLLER, json.dumps(cfg)], env=env, text=True,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
 
     def marked(self, prefix: str) -> list[int]:
