@@ -34,7 +34,6 @@ from typing import Any
 
 from hpcore.errors import ConfigError
 from hpcore.executors import _dask_worker as remote
-from hpcore.executors._interrupts import sigterm_interrupts
 from hpcore.executors.base import Executor, Outcome, ReportFn, Task, describe
 from hpcore.hookspec import hookimpl
 
@@ -120,7 +119,6 @@ class DaskExecutor(Executor):
         self._shares: dict[str, int] = {}
         self._runs: dict[str, _Run] = {}
         self._inbox: queue.Queue[list[Any]] = queue.Queue()
-        self._restore_sigterm: Callable[[], None] = lambda: None
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self, train: Callable[..., Any], on_report: ReportFn) -> None:
@@ -137,7 +135,6 @@ class DaskExecutor(Executor):
                               f"({exc}); define it in an importable module, without open files, locks or "
                               "connections in its closure") from None
         self._train, self._on_report = train, on_report
-        self._restore_sigterm = sigterm_interrupts()  # the controller's SIGTERM interrupts the job
         self._client = self._connect(distributed)
         self._topic = f"hpcore-{uuid.uuid4().hex}"
         # Called on the client's event-loop thread: only queue the event, the controller thread acts on it.
@@ -194,7 +191,6 @@ class DaskExecutor(Executor):
     def shutdown(self) -> None:
         client, self._client = self._client, None
         runs, self._runs = self._runs, {}
-        self._restore_sigterm()
         if client is None:
             return
         try:

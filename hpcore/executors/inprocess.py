@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from hpcore.errors import ConfigError
-from hpcore.executors._interrupts import TrialTimeout, alarm, alarm_deferred, can_alarm, sigterm_interrupts
+from hpcore.executors._interrupts import TrialTimeout, alarm, alarm_deferred, can_alarm
 from hpcore.executors.base import Executor, Outcome, ReportFn, Task, run_trial
 from hpcore.hookspec import hookimpl
 
@@ -23,7 +23,7 @@ class InProcessExecutor(Executor):
     POSIX process; the trial is recorded as timed out. Elsewhere it is cooperative, with a warning:
     once the time is up, the trial's next ``reporter.report`` returns True. Code stuck inside a
     native call that never returns to Python is not interrupted: use the ``process`` executor for
-    a hard timeout. SIGTERM to this process interrupts the job as Ctrl-C does.
+    a hard timeout.
 
     Args:
         max_parallel: Must be 1.
@@ -50,18 +50,13 @@ class InProcessExecutor(Executor):
         self._queue: list[Task] = []
         self._train: Callable[..., Any] | None = None
         self._on_report: ReportFn | None = None
-        self._restore_sigterm: Callable[[], None] = lambda: None
 
     def start(self, train: Callable[..., Any], on_report: ReportFn) -> None:
         self._train, self._on_report = train, on_report
-        self._restore_sigterm = sigterm_interrupts()
         if self.trial_timeout is not None and not can_alarm():
             warnings.warn(f"trial_timeout={self.trial_timeout:g}s with the in-process executor outside the main "
                           "thread is cooperative: a trial is stopped at its next report, and one that never "
                           "reports runs on; use executor='process' to enforce it", stacklevel=3)
-
-    def shutdown(self) -> None:
-        self._restore_sigterm()
 
     def free_slots(self) -> int:
         return 0 if self._queue else 1

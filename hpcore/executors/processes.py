@@ -139,12 +139,10 @@ class ProcessExecutor(Executor):
         self._workers: list[_Worker] = []
         self._train: Callable[..., Any] | None = None
         self._on_report: ReportFn | None = None
-        self._restore_sigterm: Callable[[], None] = lambda: None
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self, train: Callable[..., Any], on_report: ReportFn) -> None:
         self._train, self._on_report = train, on_report
-        self._restore_sigterm = sigterm_interrupts()  # the controller's SIGTERM interrupts the job
         try:
             pickle.dumps(train)
         except (pickle.PicklingError, TypeError, AttributeError) as exc:
@@ -197,7 +195,6 @@ class ProcessExecutor(Executor):
         for w in workers:
             w.process.join(timeout=max(0.0, deadline - time.monotonic()))
             w.kill()
-        self._restore_sigterm()
 
     # -- scheduling ---------------------------------------------------------------------------
     def free_slots(self) -> int:
