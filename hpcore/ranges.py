@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from hpcore._choices import check_choices, check_scalar_choice, normalise_when
 from hpcore.errors import SearchSpaceError
 
 CATEGORIES = ("model", "optimizer", "data")
@@ -30,11 +31,17 @@ def _check_category(category: str, where: str) -> str:
 
 
 class Param:
-    """Base of the three range types. Subclasses implement the unit-cube encoding."""
+    """Base of the three range types. Subclasses implement the unit-cube encoding.
+
+    Every range may be *conditional*: ``when={"optimizer": "sgd"}`` makes it exist only in the
+    configurations where each named parent has one of the given values (see
+    :mod:`hpcore.conditions`).
+    """
 
     kind: str = ""
     category: str
     default: Any
+    when: dict[str, tuple[Any, ...]] = {}  # noqa: RUF012 - replaced per instance, never mutated
 
     def encode(self, value: Any) -> float:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -61,6 +68,11 @@ class Param:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.to_dict().items() if k != "type")
         return f"{type(self).__name__}({args})"
+
+    def _with_when(self, d: dict[str, Any]) -> dict[str, Any]:
+        if self.when:
+            d["when"] = {k: (list(v) if len(v) > 1 else v[0]) for k, v in self.when.items()}
+        return d
 
 
 class _Numeric(Param):
@@ -101,9 +113,11 @@ class Float(_Numeric):
             (needs ``0 <= min < max < 1``).
         category: ``model`` (default), ``optimizer`` or ``data``.
         default: The value a default configuration uses; the middle of the scale when omitted.
+        when: Makes the range conditional: ``{"optimizer": "sgd"}`` or ``{"optimizer": ["adam",
+            "adamw"]}``; it exists only where every named parent has one of its values.
 
     Raises:
-        SearchSpaceError: When the bounds, scale or category are invalid.
+        SearchSpaceError: When the bounds, scale, category or condition are invalid.
 
     Example:
         >>> lr = Float(1e-5, 1e-1, scale="log", category="optimizer")
@@ -114,8 +128,9 @@ class Float(_Numeric):
     kind = "float"
 
     def __init__(self, min: float, max: float, scale: str = "auto", category: str = "model",
-                 default: float | None = None) -> None:
+                 default: float | None = None, when: Mapping[str, Any] | None = None) -> None:
         super().__init__(min, max, scale, category, default)
+        self.when = normalise_when(when, f"Float(min={min!r}, max={max!r})")
         self.min, self.max = float(min), float(max)
         if scale == "reverse_log" and not (self.min >= 0 and self.max < 1):
             raise SearchSpaceError(
@@ -170,8 +185,8 @@ class Float(_Numeric):
         return float(value)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": "float", "min": self.min, "max": self.max, "scale": self.scale,
-                "category": self.category, "default": self.default}
+        return self._with_when({"type": "float", "min": self.min, "max": self.max, "scale": self.scale,
+                                "category": self.category, "default": self.default})
 
 
 class Int(_Numeric):
@@ -185,6 +200,7 @@ class Int(_Numeric):
         step: Spacing of the allowed values, counted from ``min``.
         category: ``model`` (default), ``optimizer`` or ``data``.
         default: The value a default configuration uses; the middle of the scale when omitted.
+        when: Makes the range conditional, as for :class:`Float`.
 
     Raises:
         SearchSpaceError: When the bounds, step, scale or category are invalid.
@@ -198,7 +214,8 @@ class Int(_Numeric):
     kind = "int"
 
     def __init__(self, min: int, max: int, scale: str = "auto", step: int = 1,
-                 category: str = "model", default: int | None = None) -> None:
+                 category: str = "model", default: int | None = None,
+                 when: Mapping[str, Any] | None = None) -> None:
         for label, v in (("min", min), ("max", max), ("step", step)):
             if isinstance(v, float) and v.is_integer():
                 continue
@@ -222,6 +239,7 @@ class Int(_Numeric):
         self.n_values = (int(max) - self.min) // self.step + 1
         self.max = self.min + (self.n_values - 1) * self.step
         self.default = self.decode(0.5) if default is None else self.validate(default, "default")
+        self.when = normalise_when(when, f"Int(min={min!r}, max={max!r})")
 
     def edges(self) -> tuple[float, float]:
         """The interval the unit cube maps onto (in ``log`` for a log scale): the values' range widened
@@ -264,49 +282,21 @@ class Int(_Numeric):
              "category": self.category, "default": self.default}
         if self.step != 1:
             d["step"] = self.step
-        return d
-
-
-def _check_choices(values: list[Any] | tuple[Any, ...], where: str) -> None:
-    """Refuses NaN and choices equal to each other (``1`` and ``True``, ``1`` and ``1.0``).
-
-    Choices are looked up by equality (a value read back from a store or a YAML file finds its
-    choice), so two equal choices could not be told apart and NaN, equal to nothing, not found.
-    """
-    hashed: dict[Any, Any] = {}
-    unhashable: list[Any] = []
-    for v in values:
-        if isinstance(v, (float, np.floating)) and math.isnan(v):
-            raise SearchSpaceError(f"{where}: NaN cannot be a choice (it is not equal to itself, so a trial's "
-                                   "value would match no choice); use None or the string 'nan'")
-        try:
-            other = hashed.get(v, hashed)  # 1, 1.0 and True hash alike and are equal
-            if other is hashed:
-                hashed[v] = v
-        except TypeError:  # an unhashable choice (a list): compare with the others of its kind
-            other = next((u for u in unhashable if u == v), hashed)
-            unhashable.append(v)
-        if other is hashed:
-            continue
-        if type(other) is type(v):
-            raise SearchSpaceError(f"{where}: duplicated value {v!r}; list each choice once")
-        raise SearchSpaceError(
-            f"{where}: the choices {other!r} and {v!r} are equal in Python ({other!r} == {v!r}), so they "
-            "cannot be told apart; keep one of them, or use strings such as "
-            f"{str(other)!r} and {str(v)!r}")
+        return self._with_when(d)
 
 
 class Categorical(Param):
-    """A choice among distinct values (strings, numbers, booleans or None).
+    """A choice among distinct values (strings, numbers, booleans, None, or tuples of them).
 
     Args:
         values: The choices; at least one, without duplicates.
         category: ``model`` (default), ``optimizer`` or ``data``.
         default: The value a default configuration uses; the first choice when omitted.
+        when: Makes the range conditional, as for :class:`Float`.
 
     Raises:
-        SearchSpaceError: When the list is empty, holds NaN or equal values (``1``, ``1.0`` and ``True``
-            are equal in Python) or the category is unknown.
+        SearchSpaceError: When the list is empty, holds NaN, equal values (``1``, ``1.0`` and ``True``
+            are equal in Python), a dict, list or other non-scalar choice, or the category is unknown.
 
     Example:
         >>> opt = Categorical(["adam", "sgd"], category="optimizer")
@@ -318,16 +308,19 @@ class Categorical(Param):
     scale = "linear"
 
     def __init__(self, values: list[Any] | tuple[Any, ...], category: str = "model",
-                 default: Any = None) -> None:
+                 default: Any = None, when: Mapping[str, Any] | None = None) -> None:
         where = f"Categorical({values!r})"
         if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)):
             raise SearchSpaceError(f"{where}: values must be a list of choices")
         if len(values) == 0:
             raise SearchSpaceError(f"{where}: needs at least one value")
-        _check_choices(values, where)
+        for v in values:
+            check_scalar_choice(v, where)
+        check_choices(values, where)
         self.values = list(values)
         self.category = _check_category(category, where)
         self.default = self.values[0] if default is None else self.validate(default, "default")
+        self.when = normalise_when(when, where)
 
     def index(self, value: Any) -> int:
         for i, v in enumerate(self.values):
@@ -352,8 +345,8 @@ class Categorical(Param):
             raise SearchSpaceError(f"{name}={value!r} is not one of {self.values!r}") from None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"type": "categorical", "values": list(self.values), "category": self.category,
-                "default": self.default}
+        return self._with_when({"type": "categorical", "values": list(self.values),
+                                "category": self.category, "default": self.default})
 
 
 _TYPES = {"float": Float, "int": Int, "integer": Int, "categorical": Categorical}
@@ -371,9 +364,9 @@ def param_from_dict(name: str, spec: Mapping[str, Any]) -> Param:
     if kind not in _TYPES:
         raise SearchSpaceError(f"parameter {name!r}: unknown type {kind!r}; use float, int or categorical")
     cls = _TYPES[kind]
-    allowed = {"float": {"min", "max", "scale", "category", "default"},
-               "int": {"min", "max", "scale", "step", "category", "default"},
-               "categorical": {"values", "category", "default"}}[cls.kind]
+    allowed = {"float": {"min", "max", "scale", "category", "default", "when"},
+               "int": {"min", "max", "scale", "step", "category", "default", "when"},
+               "categorical": {"values", "category", "default", "when"}}[cls.kind]
     unknown = sorted(set(spec) - allowed)
     if unknown:
         raise SearchSpaceError(
@@ -381,6 +374,12 @@ def param_from_dict(name: str, spec: Mapping[str, Any]) -> Param:
         )
     try:
         if cls is Categorical:
+            # JSON and YAML have no tuples: a choice written [3, 3] is the tuple (3, 3).
+            values = spec.get("values")
+            if isinstance(values, list):
+                spec["values"] = [tuple(v) if isinstance(v, list) else v for v in values]
+                if isinstance(spec.get("default"), list):
+                    spec["default"] = tuple(spec["default"])
             return Categorical(**spec)
         return cls(**{k: (float(v) if isinstance(v, str) else v) for k, v in spec.items()
                       if k in ("min", "max")} | {k: v for k, v in spec.items() if k not in ("min", "max")})

@@ -14,6 +14,10 @@ choices. The encoding per scale:
 from the data, and ``random``/``grid`` treat it as ``linear``.
 Integers occupy equal-width cells of the unit interval (one per value on the step grid), so uniform
 sampling gives every value, ends included, the same chance.
+
+Conditional ranges (``when=``, see :mod:`hpcore.conditions`) exist only in some configurations:
+``decode`` leaves out the inactive ones, ``encode`` gives them the coordinate NaN, and ``validate``
+requires exactly the active ones.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from hpcore.conditions import Conditions
 from hpcore.errors import SearchSpaceError
 from hpcore.ranges import (
     CATEGORIES,
@@ -73,6 +78,7 @@ class SearchSpace(Mapping[str, Param]):
                 self._params[name] = p
             else:
                 self._params[name] = param_from_dict(name, p)
+        self.conditions = Conditions(self._params)
 
     # Mapping protocol
     def __getitem__(self, name: str) -> Param:
@@ -92,17 +98,46 @@ class SearchSpace(Mapping[str, Param]):
 
     __hash__ = None  # type: ignore[assignment]
 
+    # Conditions
+    @property
+    def conditional(self) -> list[str]:
+        """Names of the conditional parameters (declared with ``when=``)."""
+        return self.conditions.conditional
+
+    def active(self, params: Mapping[str, Any]) -> list[str]:
+        """The names active in a configuration, in declaration order.
+
+        Example:
+            >>> space = SearchSpace({"opt": Categorical(["adam", "sgd"]),
+            ...                      "momentum": Float(0, 0.9, when={"opt": "sgd"})})
+            >>> space.active({"opt": "sgd", "momentum": 0.5})
+            ['opt', 'momentum']
+        """
+        act = self.conditions.active(params)
+        return [n for n in self._params if n in act]
+
+    def _only_active(self, values: dict[str, Any]) -> dict[str, Any]:
+        if not self.conditions.allowed:
+            return values
+        act = self.conditions.active(values)
+        return {n: v for n, v in values.items() if n in act}
+
     # Encoding
     def encode(self, params: Mapping[str, Any]) -> np.ndarray:
-        """Maps a configuration to a point of the unit cube, shape ``(len(space),)``."""
-        return np.array([p.encode(params[n]) for n, p in self._params.items()], dtype=float)
+        """Maps a configuration to a point of the unit cube, shape ``(len(space),)``; the coordinate
+        of an inactive parameter is NaN."""
+        act = self.conditions.active(params) if self.conditions.allowed else self._params
+        return np.array([p.encode(params[n]) if n in act else np.nan for n, p in self._params.items()],
+                        dtype=float)
 
     def decode(self, u: np.ndarray | list[float]) -> dict[str, Any]:
-        """Maps a point of the unit cube, shape ``(len(space),)``, to a valid configuration."""
+        """Maps a point of the unit cube, shape ``(len(space),)``, to a valid configuration (the
+        coordinates of the parameters it leaves inactive are ignored)."""
         u = np.asarray(u, dtype=float).reshape(-1)
         if u.shape[0] != len(self):
             raise ValueError(f"expected {len(self)} coordinates, got {u.shape[0]}")
-        return {n: p.decode(float(x)) for (n, p), x in zip(self._params.items(), u)}
+        return self._only_active({n: p.decode(0.5 if np.isnan(x) else float(x))
+                                  for (n, p), x in zip(self._params.items(), u)})
 
     def sample(self, rng: np.random.Generator | int | None = None) -> dict[str, Any]:
         """Draws one configuration uniformly in the encoded scales."""
@@ -110,22 +145,30 @@ class SearchSpace(Mapping[str, Param]):
         return self.decode(rng.random(len(self)))
 
     def defaults(self) -> dict[str, Any]:
-        """The default configuration (each range's ``default``)."""
-        return {n: p.default for n, p in self._params.items()}
+        """The default configuration (each active range's ``default``)."""
+        return self._only_active({n: p.default for n, p in self._params.items()})
 
     def validate(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        """Checks a full configuration and returns it with canonical value types.
+        """Checks a configuration and returns it with canonical value types.
+
+        A configuration holds exactly the active parameters: a conditional one whose condition does
+        not hold must be left out.
 
         Raises:
-            SearchSpaceError: Naming the missing, unknown or out-of-range parameters.
+            SearchSpaceError: Naming the missing, unknown, inactive or out-of-range parameters.
         """
-        missing = [n for n in self._params if n not in params]
         extra = [n for n in params if n not in self._params]
-        if missing or extra:
+        values = {n: p.validate(params[n], n) for n, p in self._params.items() if n in params}
+        act = self.conditions.active(values) if self.conditions.allowed else set(self._params)
+        missing = [n for n in self._params if n in act and n not in params]
+        inactive = [n for n in values if n not in act]
+        if missing or extra or inactive:
             parts = ([f"missing {', '.join(missing)}"] if missing else []) + (
-                [f"unknown {', '.join(extra)}"] if extra else [])
+                [f"unknown {', '.join(extra)}"] if extra else []) + [
+                f"{n} is inactive here (it exists only when {self.conditions.describe(n)}); leave it out"
+                for n in inactive]
             raise SearchSpaceError(f"configuration does not match the space: {'; '.join(parts)}")
-        return {n: p.validate(params[n], n) for n, p in self._params.items()}
+        return {n: v for n, v in values.items()}
 
     # Categories
     def by_category(self, category: str) -> dict[str, Param]:
@@ -145,13 +188,14 @@ class SearchSpace(Mapping[str, Param]):
         return SearchSpace({n: self._params[n] for n in names})
 
     def summary(self) -> str:
-        """A text table of the space, grouped by category."""
+        """A text table of the space, grouped by category (with how many ranges are conditional)."""
         lines = []
         for cat in CATEGORIES:
             group = self.by_category(cat)
             if not group:
                 continue
-            lines.append(f"{cat} ({len(group)})")
+            n_cond = sum(1 for n in group if n in self.conditions.allowed)
+            lines.append(f"{cat} ({len(group)}{f', {n_cond} conditional' if n_cond else ''})")
             for n, p in group.items():
                 if isinstance(p, Categorical):
                     rng = "{" + ", ".join(map(repr, p.values)) + "}"
@@ -159,7 +203,8 @@ class SearchSpace(Mapping[str, Param]):
                     rng = f"[{p.min:g}, {p.max:g}] {p.scale}"
                     if isinstance(p, Int) and p.step != 1:
                         rng += f" step {p.step}"
-                lines.append(f"  {n:<24} {p.kind:<12} {rng}  default={p.default!r}")
+                cond = f"  when {self.conditions.describe(n)}" if p.when else ""
+                lines.append(f"  {n:<24} {p.kind:<12} {rng}  default={p.default!r}{cond}")
         return "\n".join(lines)
 
     # Plain forms
@@ -181,7 +226,8 @@ class SearchSpace(Mapping[str, Param]):
     def to_yaml(self) -> str:
         import yaml
 
-        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+        # Through JSON: YAML's safe dumper has no tuples (a choice (3, 3) is written [3, 3]).
+        return yaml.safe_dump(json.loads(self.to_json()), sort_keys=False)
 
     @classmethod
     def from_yaml(cls, text: str) -> SearchSpace:
