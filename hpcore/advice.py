@@ -25,6 +25,11 @@ Four rules, at most one advice per parameter, checked in this order:
 percentile, so one diverged trial does not make every other trial look good). No advice is given
 with fewer than ``MIN_TRIALS`` (8) completed trials, and the range rules need the declared space
 (the job's store or ``result.space``).
+
+A conditional parameter (declared with ``when=``) is judged on the completed trials where it was
+active only: its importance, effect, best and good trials come from those trials (none when fewer
+than ``MIN_TRIALS``), and its advice names them: ``'momentum' (active in 9 of 24 trials,
+optimizer='sgd')``. The trials where it did not exist never make it look uninfluential.
 """
 
 from __future__ import annotations
@@ -137,78 +142,101 @@ def advise(result: TuningResult, effects: Any = None) -> list[Advice]:
         return []
     space = declared_space(result)
     eff = effects if effects is not None else effects_of(result)
-    y = np.array([float(r.value) for r in done])  # type: ignore[arg-type]
     sign = 1.0 if result.direction == "minimize" else -1.0
-    loss = sign * y  # smaller is better from here on
+    out: list[Advice] = []
+    names = list(space) if space is not None else eff.names
+    U_all = encoded(space, done) if space is not None else None
+    for j, name in enumerate(names):
+        # A conditional parameter is judged on the trials that hold it, and its advice says so.
+        rows = [i for i, r in enumerate(done) if name in r.params]
+        if len(rows) < MIN_TRIALS:
+            continue
+        trials = [done[i] for i in rows]
+        loss = sign * np.array([float(r.value) for r in trials])  # type: ignore[arg-type]
+        best_i, good = _best_and_good(loss)
+        label, scope = repr(name), {}
+        if len(rows) < len(done):
+            cond = space.conditions.describe(name) if space is not None and name in space else ""
+            label = f"{name!r} (active in {len(rows)} of {len(done)} trials{', ' + cond if cond else ''})"
+            scope = {"active_trials": float(len(rows)), "trials": float(len(done))}
+        k = eff.names.index(name) if name in eff.names else -1
+        imp, move = (float(eff.importance[k]), eff.effect_range(k)) if k >= 0 else (1.0, math.inf)
+        spread = eff.spread_of(k) if k >= 0 else eff.spread
+        if len(names) >= 2 and spread > 0 and imp < FIX_IMPORTANCE and move < FIX_EFFECT * spread:
+            value = trials[best_i].params.get(name)
+            out.append(Advice("fix", name, (
+                f"fix {label} (for example at {_g(value)}, its value in the best trial): no measurable influence; "
+                f"importance {imp:.1%}, and across its range it moves the predicted {result.objective} by "
+                f"{move:.3g}, {move / spread:.1%} of the observed spread {spread:.3g}"),
+                {"importance": imp, "effect": move, "spread": spread, **scope}, {"value": value}))
+            continue
+        if space is None or U_all is None or isinstance(space[name], Categorical):
+            continue
+        param = space[name]
+        assert isinstance(param, (Float, Int))
+        advice = _range_advice(name, label, param, U_all[rows, j], trials, loss, best_i, good)
+        if advice is not None:
+            advice.evidence.update(scope)
+            out.append(advice)
+    return out
+
+
+def _best_and_good(loss: np.ndarray) -> tuple[int, np.ndarray]:
+    """The best trial's index and the good trials' indices (see the module doc)."""
     best_i = int(np.argmin(loss))
     gap = float(np.percentile(loss, 90) - loss[best_i])
     # The three best trials are always good, so a sharp optimum still has a few witnesses.
     good = np.union1d(np.flatnonzero(loss - loss[best_i] <= GOOD_TOLERANCE * gap), np.argsort(loss)[:3])
-    out: list[Advice] = []
-    names = list(space) if space is not None else eff.names
-    U = encoded(space, done) if space is not None else None
-    for j, name in enumerate(names):
-        k = eff.names.index(name) if name in eff.names else -1
-        imp, move = (float(eff.importance[k]), eff.effect_range(k)) if k >= 0 else (1.0, math.inf)
-        if len(names) >= 2 and eff.spread > 0 and imp < FIX_IMPORTANCE and move < FIX_EFFECT * eff.spread:
-            value = done[best_i].params.get(name)
-            out.append(Advice("fix", name, (
-                f"fix {name!r} (for example at {_g(value)}, its value in the best trial): no measurable influence; "
-                f"importance {imp:.1%}, and across its range it moves the predicted {result.objective} by "
-                f"{move:.3g}, {move / eff.spread:.1%} of the observed spread {eff.spread:.3g}"),
-                {"importance": imp, "effect": move, "spread": eff.spread}, {"value": value}))
-            continue
-        if space is None or U is None or isinstance(space[name], Categorical):
-            continue
-        param = space[name]
-        assert isinstance(param, (Float, Int))
-        u, ug = U[:, j], U[good, j]
-        x = np.array([float(r.params[name]) for r in done])
-        n_good = len(good)
-        if param.scale in ("linear", "auto") and param.min > 0 and math.log10(param.max / param.min) >= LOG_DECADES:
-            low = param.min + EDGE * (param.max - param.min)
-            r2_lin, r2_log = _r2_quadratic(x, loss), _r2_quadratic(np.log(x), loss)
-            n_low = int(np.sum(x[good] <= param.min + 2 * EDGE * (param.max - param.min)))
-            crowded = bool(x[best_i] <= low and n_low >= n_good / 2)
-            if crowded or (r2_log - r2_lin >= LOG_R2_GAIN and r2_log >= LOG_R2_MIN):
-                decades = math.log10(param.max / param.min)
-                why = (f"the best trial ({name} = {_g(float(x[best_i]))}) lies in its lowest {EDGE:.0%} "
-                       f"(<= {low:.3g}) and {n_low} of {n_good} good trials in its lowest {2 * EDGE:.0%}")
-                if not crowded:
-                    why = f"{n_low} of {n_good} good trials lie in its lowest {2 * EDGE:.0%}"
-                out.append(Advice("log_scale", name, (
-                    f"search {name!r} on a log scale: its range [{_g(param.min)}, {_g(param.max)}] spans "
-                    f"{decades:.1f} decades, {why}, and a quadratic in log({name}) explains {r2_log:.0%} of the "
-                    f"objective's variance against {r2_lin:.0%} in {name}"),
-                    {"decades": decades, "good_in_lowest": float(n_low), "good": float(n_good),
-                     "r2_log": r2_log, "r2_linear": r2_lin}, {"scale": "log"}))
-                continue
-        ub = u[best_i]
-        for upper in (False, True):
-            at_edge = ub >= 1 - EDGE if upper else ub <= EDGE
-            near = int(np.sum(ug >= 1 - 2 * EDGE) if upper else np.sum(ug <= 2 * EDGE))
-            new = _beyond(param, upper)
-            if at_edge and near >= n_good / 2 and new is not None:
-                bound, side = ("max", "top") if upper else ("min", "bottom")
-                out.append(Advice("widen", name, (
-                    f"widen {name!r} beyond its {bound} {_g(getattr(param, bound))} (try {bound} = {_g(new)}): the "
-                    f"best trial ({name} = {_g(done[best_i].params[name])}) lies in the {side} {EDGE:.0%} of the "
-                    f"range and {near} of {n_good} good trials in the {side} {2 * EDGE:.0%}"),
-                    {"best_position": float(ub), "good_near_edge": float(near), "good": float(n_good)},
-                    {bound: new}))
-                break
-        else:
-            width, cover = float(np.ptp(ug)), float(np.ptp(u))
-            # Worse trials on both sides of the good ones: else they may just be the most extreme tried.
-            bracketed = bool(np.any(u < ug.min()) and np.any(u > ug.max()))
-            if (n_good >= NARROW_MIN_GOOD and width <= NARROW_WIDTH and cover >= NARROW_COVERAGE and bracketed
-                    and ug.min() > EDGE and ug.max() < 1 - EDGE):
-                lo_u, hi_u = max(0.0, ug.min() - width / 2 - 0.02), min(1.0, ug.max() + width / 2 + 0.02)
-                lo, hi = _decode(param, lo_u), _decode(param, hi_u)
-                out.append(Advice("narrow", name, (
-                    f"narrow {name!r} to about [{_g(lo)}, {_g(hi)}]: all {n_good} good trials lie in "
-                    f"[{_g(float(x[good].min()))}, {_g(float(x[good].max()))}], {width:.0%} of the range "
-                    f"[{_g(param.min)}, {_g(param.max)}] (on its {param.scale} scale), which the trials covered "
-                    f"{cover:.0%} of"),
-                    {"good_width": width, "coverage": cover, "good": float(n_good)}, {"min": lo, "max": hi}))
-    return out
+    return best_i, good
+
+
+def _range_advice(name: str, label: str, param: Float | Int, u: np.ndarray, done: list[Any], loss: np.ndarray,
+                  best_i: int, good: np.ndarray) -> Advice | None:
+    """The log-scale, widen or narrow advice for one numeric range, or None."""
+    ug = u[good]
+    x = np.array([float(r.params[name]) for r in done])
+    n_good = len(good)
+    if param.scale in ("linear", "auto") and param.min > 0 and math.log10(param.max / param.min) >= LOG_DECADES:
+        low = param.min + EDGE * (param.max - param.min)
+        r2_lin, r2_log = _r2_quadratic(x, loss), _r2_quadratic(np.log(x), loss)
+        n_low = int(np.sum(x[good] <= param.min + 2 * EDGE * (param.max - param.min)))
+        crowded = bool(x[best_i] <= low and n_low >= n_good / 2)
+        if crowded or (r2_log - r2_lin >= LOG_R2_GAIN and r2_log >= LOG_R2_MIN):
+            decades = math.log10(param.max / param.min)
+            why = (f"the best trial ({name} = {_g(float(x[best_i]))}) lies in its lowest {EDGE:.0%} "
+                   f"(<= {low:.3g}) and {n_low} of {n_good} good trials in its lowest {2 * EDGE:.0%}")
+            if not crowded:
+                why = f"{n_low} of {n_good} good trials lie in its lowest {2 * EDGE:.0%}"
+            return Advice("log_scale", name, (
+                f"search {label} on a log scale: its range [{_g(param.min)}, {_g(param.max)}] spans "
+                f"{decades:.1f} decades, {why}, and a quadratic in log({name}) explains {r2_log:.0%} of the "
+                f"objective's variance against {r2_lin:.0%} in {name}"),
+                {"decades": decades, "good_in_lowest": float(n_low), "good": float(n_good),
+                 "r2_log": r2_log, "r2_linear": r2_lin}, {"scale": "log"})
+    ub = u[best_i]
+    for upper in (False, True):
+        at_edge = ub >= 1 - EDGE if upper else ub <= EDGE
+        near = int(np.sum(ug >= 1 - 2 * EDGE) if upper else np.sum(ug <= 2 * EDGE))
+        new = _beyond(param, upper)
+        if at_edge and near >= n_good / 2 and new is not None:
+            bound, side = ("max", "top") if upper else ("min", "bottom")
+            return Advice("widen", name, (
+                f"widen {label} beyond its {bound} {_g(getattr(param, bound))} (try {bound} = {_g(new)}): the "
+                f"best trial ({name} = {_g(done[best_i].params[name])}) lies in the {side} {EDGE:.0%} of the "
+                f"range and {near} of {n_good} good trials in the {side} {2 * EDGE:.0%}"),
+                {"best_position": float(ub), "good_near_edge": float(near), "good": float(n_good)},
+                {bound: new})
+    width, cover = float(np.ptp(ug)), float(np.ptp(u))
+    # Worse trials on both sides of the good ones: else they may just be the most extreme tried.
+    bracketed = bool(np.any(u < ug.min()) and np.any(u > ug.max()))
+    if (n_good >= NARROW_MIN_GOOD and width <= NARROW_WIDTH and cover >= NARROW_COVERAGE and bracketed
+            and ug.min() > EDGE and ug.max() < 1 - EDGE):
+        lo_u, hi_u = max(0.0, ug.min() - width / 2 - 0.02), min(1.0, ug.max() + width / 2 + 0.02)
+        lo, hi = _decode(param, lo_u), _decode(param, hi_u)
+        return Advice("narrow", name, (
+            f"narrow {label} to about [{_g(lo)}, {_g(hi)}]: all {n_good} good trials lie in "
+            f"[{_g(float(x[good].min()))}, {_g(float(x[good].max()))}], {width:.0%} of the range "
+            f"[{_g(param.min)}, {_g(param.max)}] (on its {param.scale} scale), which the trials covered "
+            f"{cover:.0%} of"),
+            {"good_width": width, "coverage": cover, "good": float(n_good)}, {"min": lo, "max": hi})
+    return None

@@ -16,6 +16,7 @@ from typing import Any
 from hpcore import __version__, plugins
 from hpcore.errors import HpcoreError
 from hpcore.results import TuningResult
+from hpcore.space import SearchSpace
 from hpcore.store import Store
 from hpcore.trial import TrialState
 
@@ -148,8 +149,9 @@ def _load(path: str, name: str | None) -> tuple[TuningResult, dict[str, Any]]:
         job = _job_name(store, name)
         info = store.load_job(job) or {}
         cfg = info.get("config", {})
+        space = SearchSpace.from_dict(cfg["space"]) if cfg.get("space") else None
         result = TuningResult(store.trials(job), cfg.get("objective", "objective"),
-                              cfg.get("direction", "minimize"), job, path)
+                              cfg.get("direction", "minimize"), job, path, space=space)
         return result, info
     finally:
         store.close()
@@ -226,7 +228,7 @@ def _status_text(result: TuningResult, info: dict[str, Any], args: argparse.Name
         present = sorted((r for r in rows if r.get(key) is not None), key=lambda r: r[key],
                          reverse=(key == "value" and result.direction == "maximize") != args.reverse)
         rows = present + [r for r in rows if r.get(key) is None]
-    params = list(result.trials[0].params) if result.trials else []
+    params = result.param_names()  # every parameter; "-" where a conditional one was inactive
     columns = ["trial", "state", "value", "step", "retries", "started", "duration"] + params + ["reason"]
     head = (f"job {result.name!r} ({info.get('status', '?')}) in {result.store}: {result.objective} "
             f"({result.direction}); " + ", ".join(f"{n} {s}" for s, n in sorted(result.counts().items())))

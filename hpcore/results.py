@@ -117,8 +117,22 @@ class TuningResult:
             out[str(r.state)] = out.get(str(r.state), 0) + 1
         return out
 
+    def param_names(self) -> list[str]:
+        """Every parameter's name: the space's order when known, then any other a trial holds.
+
+        A conditional parameter is a column even when the first trials do not hold it.
+        """
+        names = list(self.space) if self.space is not None else []
+        for r in self.trials:
+            names += [n for n in r.params if n not in names]
+        return names
+
     def rows(self, state: str | None = None) -> list[dict[str, Any]]:
         """One flat dict per trial (see :meth:`TrialRecord.to_row`), optionally of one state.
+
+        Every row has a key for every parameter (:meth:`param_names`): ``None`` where the parameter
+        was inactive (a conditional parameter whose condition did not hold), an empty cell in a
+        CSV file and NaN in a DataFrame.
 
         Raises:
             ConfigError: For a state that does not exist (an empty table would hide the typo).
@@ -126,10 +140,22 @@ class TuningResult:
         if state is not None and state not in [s.value for s in TrialState]:
             raise ConfigError(f"state {state!r} does not exist; use one of "
                               f"{', '.join(s.value for s in TrialState)}")
-        return [r.to_row() for r in self.trials if state is None or str(r.state) == state]
+        names = self.param_names()
+        out = []
+        for r in self.trials:
+            if state is not None and str(r.state) != state:
+                continue
+            row = r.to_row()
+            head = {k: row.pop(k) for k in ("trial", "state", "value", "step", "retries", "started", "duration")}
+            params = {n: row.pop(n, None) for n in names}
+            out.append(head | params | row)
+        return out
 
     def dataframe(self, state: str | None = None) -> Any:
-        """A pandas DataFrame of the trials (a list of dicts when pandas is not installed)."""
+        """A pandas DataFrame of the trials (a list of dicts when pandas is not installed).
+
+        An inactive parameter's cell is NaN (None in a column of strings).
+        """
         rows = self.rows(state)
         try:
             import pandas as pd

@@ -10,7 +10,7 @@ from hpcore.results import TuningResult
 from hpcore.store import Store
 from hpcore.trial import TrialRecord
 
-__all__ = ["load_parent_trials", "warm_start"]
+__all__ = ["active_params", "load_parent_trials", "warm_start"]
 
 log = logging.getLogger("hpcore")
 
@@ -62,12 +62,34 @@ def load_parent_trials(parents: list[Any], objective: str, direction: str) -> li
     return out
 
 
+def active_params(space: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """An earlier trial's parameters as this space holds them: declared choices, inactive ones left out.
+
+    A parent job without conditions stored a value for every parameter; where this space makes one
+    inactive (``momentum`` of an ``adam`` trial) the value is dropped, so the trial still fits.
+    Names this space does not know are kept, for the space to refuse.
+
+    Example:
+        >>> from hpcore import Categorical, Float, SearchSpace
+        >>> space = SearchSpace({"opt": Categorical(["adam", "sgd"]),
+        ...                      "momentum": Float(0.0, 0.9, when={"opt": "sgd"})})
+        >>> active_params(space, {"opt": "adam", "momentum": 0.5})
+        {'opt': 'adam'}
+    """
+    params = space.restore(params)
+    if not space.conditions.allowed:
+        return params
+    act = set(space.active(params))
+    return {n: v for n, v in params.items() if n in act or n not in space}
+
+
 def warm_start(strategy: Any, strategy_name: str, parents: list[Any], kind: str, objective: str,
                direction: str) -> None:
     """Feeds the finished trials of earlier jobs to ``strategy``.
 
     ``identical``: each becomes an observation (values outside the current space are skipped, with a
-    warning); ``transfer``: they go to ``strategy.transfer`` and inform its model only.
+    warning; parameters this space makes inactive are left out, see :func:`active_params`);
+    ``transfer``: they go to ``strategy.transfer`` and inform its model only.
 
     Raises:
         ConfigError: For ``transfer`` with a strategy that has no ``transfer`` method.
@@ -78,12 +100,13 @@ def warm_start(strategy: Any, strategy_name: str, parents: list[Any], kind: str,
         if not callable(transfer):
             raise ConfigError(f"strategy {strategy_name!r} cannot use warm_start_type='transfer'; "
                               "use strategy='bayesian' or warm_start_type='identical'")
-        transfer([(r.params, r.value) for r in records if r.value is not None], direction)
+        transfer([(active_params(strategy.space, r.params), r.value) for r in records if r.value is not None],
+                 direction)
         return
     skipped = 0
     for r in records:
         try:
-            strategy.observe(r.params, r.value, r.state)
+            strategy.observe(active_params(strategy.space, r.params), r.value, r.state)
         except (KeyError, ValueError):
             skipped += 1
     if skipped:

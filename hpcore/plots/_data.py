@@ -13,7 +13,8 @@ from hpcore.results import TuningResult
 from hpcore.space import Categorical, Float, Int, Param, SearchSpace
 from hpcore.trial import TrialRecord, TrialState
 
-__all__ = ["best_so_far", "curves_of", "declared_space", "effects_of", "encoded", "scored", "space_of"]
+__all__ = ["active_mask", "best_so_far", "curves_of", "declared_space", "effects_of", "encoded", "scored",
+           "space_of"]
 
 
 def _finite(r: TrialRecord) -> bool:
@@ -105,6 +106,22 @@ def encoded(space: SearchSpace, trials: list[TrialRecord]) -> np.ndarray:
     return out
 
 
+def active_mask(space: SearchSpace, U: np.ndarray) -> np.ndarray:
+    """``(m, d)``: which coordinates of the ``(m, d)`` unit-cube points are active (``space.decode``'s rule)."""
+    cond = space.conditions
+    names = list(space)
+    mask = np.ones(U.shape, dtype=bool)
+    for name in cond.order:
+        for parent, allowed in cond.allowed.get(name, {}).items():
+            j, p = names.index(parent), space[parent]
+            if isinstance(p, Categorical):
+                idx = np.minimum((np.clip(U[:, j], 0.0, 1.0) * len(p.values)).astype(int), len(p.values) - 1)
+            else:
+                idx = np.array([(p.decode(float(u)) - p.min) // p.step for u in U[:, j]])  # type: ignore[union-attr]
+            mask[:, names.index(name)] &= mask[:, j] & np.isin(idx, list(allowed))
+    return mask
+
+
 def best_so_far(values: list[float], direction: str) -> list[float]:
     """The running best of a sequence of objective values."""
     pick = min if direction == "minimize" else max
@@ -122,4 +139,5 @@ def effects_of(result: TuningResult, seed: int = 0) -> Effects:
         trials = scored(result, stopped=True)
     X = encoded(space, trials)
     y = np.array([float(r.value) for r in trials])  # type: ignore[arg-type]
-    return main_effects(X, y, list(space), seed=seed)
+    active = (lambda U: active_mask(space, U)) if space.conditions.allowed else None
+    return main_effects(X, y, list(space), seed=seed, active=active)

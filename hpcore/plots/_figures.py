@@ -270,7 +270,8 @@ def importance(result: TuningResult, effects: Effects | None = None) -> Any:
     """Parameter importance: the share of the objective's variance each parameter's main effect explains.
 
     Estimated with a functional ANOVA of a small random forest fit to the completed trials (see
-    :func:`hpcore.plot.importance_values`); bars are coloured by category.
+    :func:`hpcore.plot.importance_values`); bars are coloured by category. A conditional parameter
+    is measured on the trials where it was active, and its label gives their number.
     """
     from hpcore.plots._data import effects_of
 
@@ -283,7 +284,10 @@ def importance(result: TuningResult, effects: Effects | None = None) -> Any:
     order = np.argsort(eff.importance)
     names = [eff.names[i] for i in order]
     colors = [CATEGORY_COLORS.get(space[n].category, "0.5") for n in names]
-    bars = ax.barh(names, eff.importance[order], color=colors, gid="importance")
+    # A conditional parameter's share is measured on the trials that held it: the label says how many.
+    labels = [f"{eff.names[i]} (active in {eff.active_in(i)}/{eff.n_trials})"
+              if eff.active_in(i) < eff.n_trials else eff.names[i] for i in order]
+    bars = ax.barh(labels, eff.importance[order], color=colors, gid="importance")
     for bar, v in zip(bars, eff.importance[order]):
         ax.text(bar.get_width() + 0.01, bar.get_y() + bar.get_height() / 2, f"{v:.0%}", va="center", fontsize=8)
     ax.set_xlim(0, min(1.0, float(eff.importance.max()) + 0.15))

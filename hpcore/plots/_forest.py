@@ -12,6 +12,8 @@ instead of exactly over the trees:
 3. The fraction of variance the main effect explains is ``Var_v f_i(v) / Var_b F(x_b)``; the
    importance of ``i`` is that fraction normalised so the importances sum to one (as Optuna reports
    fANOVA). Interactions are left out, which is why the raw fractions may sum to less than one.
+4. A conditional parameter (one some trials do not hold) is measured on the trials that hold it:
+   its main effect and share come from a forest fit on those trials alone.
 
 Trees are insensitive to monotone rescaling of one axis, so the importance does not depend on the
 declared scale, only on which values were tried and how the objective changed.
@@ -19,11 +21,14 @@ declared scale, only on which values were tried and how the objective changed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Effects", "Forest", "main_effects"]
+__all__ = ["INACTIVE", "Effects", "Forest", "main_effects"]
+
+INACTIVE = -1.0  # the coordinate an inactive parameter takes in the forest, outside [0, 1]
 
 
 class Forest:
@@ -126,6 +131,10 @@ class Effects:
         fractions: ``(d,)`` share of the forest's total variance each main effect explains.
         importance: ``(d,)`` the fractions normalised to sum to one (zeros if nothing varies).
         spread: Range of the objective over the trials the forest was fit on.
+        n_trials: How many trials the effects were estimated from.
+        n_active: ``(d,)`` how many of them held each parameter (fewer than ``n_trials`` for a
+            conditional parameter, whose effect is estimated on those trials only).
+        spreads: ``(d,)`` range of the objective over the trials that held each parameter.
     """
 
     names: list[str]
@@ -134,30 +143,76 @@ class Effects:
     fractions: np.ndarray
     importance: np.ndarray
     spread: float
+    n_trials: int = 0
+    n_active: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    spreads: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def effect_range(self, i: int) -> float:
         """How far the predicted objective moves across parameter ``i``'s whole range."""
         return float(np.ptp(self.curves[i]))
 
+    def active_in(self, i: int) -> int:
+        """How many of the trials held parameter ``i`` (all of them unless it is conditional)."""
+        return int(self.n_active[i]) if len(self.n_active) else self.n_trials
+
+    def spread_of(self, i: int) -> float:
+        """The objective's range over the trials that held parameter ``i``."""
+        return float(self.spreads[i]) if len(self.spreads) else self.spread
+
 
 def main_effects(X: np.ndarray, y: np.ndarray, names: list[str], seed: int = 0, n_background: int = 128,
-                 n_grid: int = 16) -> Effects:
-    """Fits a :class:`Forest` to ``X`` (unit-cube coordinates, NaN for missing) and ``y``; see the module doc."""
-    X = np.where(np.isnan(X), 0.5, np.asarray(X, float))
-    y = np.asarray(y, float)
+                 n_grid: int = 16, active: Callable[[np.ndarray], np.ndarray] | None = None) -> Effects:
+    """Fits a :class:`Forest` to ``X`` (unit-cube coordinates, NaN where a parameter was inactive) and ``y``.
+
+    An inactive coordinate is :data:`INACTIVE` for the forest. ``active`` maps ``(m, d)`` points of
+    the unit cube to the ``(m, d)`` mask of their active coordinates (a conditional space's rule);
+    the Monte Carlo points are then made valid configurations, so a parent's main effect includes
+    what its children do where they exist.
+
+    A parameter that some trials do not hold (a conditional one) gets its main effect, its share of
+    variance and its spread from a second forest fit on the trials that hold it alone: the trials
+    where it did not exist say nothing about it. The shares are then normalised together.
+    """
+    X, y = np.asarray(X, float), np.asarray(y, float)
+    eff = _main_effects(X, y, names, seed, n_background, n_grid, active)
+    held = ~np.isnan(X)
+    eff.n_trials, eff.n_active = len(y), held.sum(axis=0).astype(int)
+    eff.spreads = np.full(X.shape[1], eff.spread)
+    for i in np.flatnonzero(eff.n_active < len(y)):
+        rows = held[:, i]
+        eff.spreads[i] = float(np.ptp(y[rows])) if rows.any() else 0.0
+        if rows.sum() < 4:  # too few to tell anything: no share, no effect
+            eff.fractions[i], eff.curves[i] = 0.0, eff.curves[i].mean() if rows.any() else 0.0
+            continue
+        sub = _main_effects(X[rows], y[rows], names, seed, n_background, n_grid, None)
+        eff.curves[i], eff.fractions[i] = sub.curves[i], sub.fractions[i]
+    total = eff.fractions.sum()
+    eff.importance = eff.fractions / total if total > 0 else np.zeros_like(eff.fractions)
+    return eff
+
+
+def _main_effects(X: np.ndarray, y: np.ndarray, names: list[str], seed: int, n_background: int,
+                  n_grid: int, active: Callable[[np.ndarray], np.ndarray] | None) -> Effects:
+    """The forest's main effects on all of ``X`` (a NaN coordinate is :data:`INACTIVE`)."""
+
+    def valid(points: np.ndarray) -> np.ndarray:
+        return points if active is None else np.where(active(points), points, INACTIVE)
+
+    X = np.where(np.isnan(X), INACTIVE, X)
     d = X.shape[1]
     grid = (np.arange(n_grid) + 0.5) / n_grid
     zeros = np.zeros(d)
     if len(y) < 2 or np.ptp(y) == 0 or d == 0:
-        return Effects(names, grid, np.zeros((d, n_grid)), zeros, zeros, float(np.ptp(y)) if len(y) else 0.0)
+        return Effects(names, grid, np.zeros((d, n_grid)), zeros.copy(), zeros.copy(),
+                       float(np.ptp(y)) if len(y) else 0.0)
     forest = Forest(seed=seed).fit(X, y)
     background = np.random.default_rng(seed).random((n_background, d))
-    total = float(np.var(forest.predict(background)))
+    total = float(np.var(forest.predict(valid(background))))
     curves = np.zeros((d, n_grid))
     for i in range(d):
         probe = np.repeat(background[None], n_grid, axis=0)
         probe[:, :, i] = grid[:, None]
-        curves[i] = forest.predict(probe.reshape(-1, d)).reshape(n_grid, n_background).mean(axis=1)
-    fractions = np.clip(curves.var(axis=1) / total, 0.0, 1.0) if total > 0 else zeros
-    importance = fractions / fractions.sum() if fractions.sum() > 0 else zeros
+        curves[i] = forest.predict(valid(probe.reshape(-1, d))).reshape(n_grid, n_background).mean(axis=1)
+    fractions = np.clip(curves.var(axis=1) / total, 0.0, 1.0) if total > 0 else zeros.copy()
+    importance = fractions / fractions.sum() if fractions.sum() > 0 else zeros.copy()
     return Effects(names, grid, curves, fractions, importance, float(np.ptp(y)))
