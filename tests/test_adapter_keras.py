@@ -139,3 +139,26 @@ def test_report_as_feeds_a_differently_named_objective(stop_at):
     assert record.state.value == "completed" and record.step == 2
     reports = [m for *_, m in job.store.reports(job.name, record.id)]
     assert reports[-1]["objective"] == reports[-1]["val_loss"] == pytest.approx(record.value)
+
+
+def test_every_preset_optimizer_trains_a_real_fit():
+    used: list[tuple[dict[str, Any], Any]] = []
+
+    def train(params, reporter):
+        x, y = data()
+        net = model(params)
+        net.fit(x, y, validation_data=(x, y), epochs=2, batch_size=32, verbose=0,
+                callbacks=[TuningCallback(monitor="val_auc")])
+        used.append((params, net.optimizer))
+
+    space = hpcore.presets.optimizer(lr=(0.01, 0.1), init=("he_normal",))
+    job = hpcore.TuningJob(train, space, objective="val_auc", direction="maximize", strategy="random",
+                           max_trials=6, seed=10, progress=False)  # seed 10 draws all four
+    trials = job.run().trials
+    assert all(t.state.value == "completed" and t.step == 2 for t in trials), [t.error for t in trials]
+    assert {type(opt).__name__.lower() for _, opt in used} == {"adam", "adamw", "sgd", "rmsprop"}
+    for params, opt in used:
+        assert type(opt).__name__.lower() == params["optimizer"]
+        assert float(opt.learning_rate) == pytest.approx(params["lr"], rel=1e-6)
+        if "momentum" in params:
+            assert opt.momentum == params["momentum"]

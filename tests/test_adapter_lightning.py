@@ -233,3 +233,37 @@ def test_ddp_spawn_two_processes_stop_together(stop_at, tmp_path):
     assert os.path.exists(f"{record}.1"), "rank 1 did not finish its fit"
     ranks = [json.loads(Path(f"{record}.{rank}").read_text()) for rank in (0, 1)]
     assert ranks[0] == ranks[1] == {"epoch": 2, "should_stop": True}
+
+
+class PresetModel(TinyModel):
+    """TinyModel whose optimizer comes from the trial's optimizer preset values."""
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        super().__init__()
+        self.params = params
+
+    def configure_optimizers(self):
+        import hpcore_lightning
+
+        return hpcore_lightning.make_optimizer(self.params, self)
+
+
+def test_every_preset_optimizer_trains_a_real_fit():
+    used: list[tuple[dict[str, Any], Any]] = []
+
+    def train(params, reporter):
+        trainer = trainer_for(callbacks=[TuningCallback(monitor="val_acc")], max_epochs=2)
+        trainer.fit(PresetModel(params), *loaders())
+        used.append((params, trainer.optimizers[0]))
+
+    space = hpcore.presets.optimizer(lr=(0.01, 0.1), init=None)
+    job = hpcore.TuningJob(train, space, objective="val_acc", direction="maximize", strategy="random",
+                           max_trials=6, seed=10, progress=False)  # seed 10 draws all four
+    trials = job.run().trials
+    assert all(t.state.value == "completed" and t.step == 2 for t in trials), [t.error for t in trials]
+    assert {type(opt).__name__.lower() for _, opt in used} == {"adam", "adamw", "sgd", "rmsprop"}
+    for params, opt in used:
+        assert type(opt).__name__.lower() == params["optimizer"]
+        assert opt.param_groups[0]["lr"] == params["lr"]
+        if "momentum" in params:
+            assert opt.param_groups[0]["momentum"] == params["momentum"]

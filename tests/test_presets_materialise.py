@@ -74,8 +74,8 @@ def test_torch_optimizers_carry_the_preset_values():
                                           model.parameters())
     assert type(sgd) is torch.optim.SGD
     assert (sgd.param_groups[0]["momentum"], sgd.param_groups[0]["weight_decay"]) == (0.9, 0.01)
-    with pytest.raises(ValueError, match="'rmsprop'.*'adam' or 'sgd'"):
-        hpcore_lightning.make_optimizer({"optimizer": "rmsprop"}, model)
+    with pytest.raises(ValueError, match="'adagrad'.*'adam', 'adamw', 'sgd', 'rmsprop'"):
+        hpcore_lightning.make_optimizer({"optimizer": "adagrad"}, model)
     assert plugins.call_hook("hpcore_make_optimizer", framework="jax", params={}, model=model) is None
 
 

@@ -152,7 +152,7 @@ def test_defaults_and_sampling_are_valid_and_seeded():
 
 def test_presets_cover_the_three_categories_with_the_documented_names():
     opt = presets.optimizer()
-    assert opt["optimizer"].values == ["adam", "sgd"]
+    assert opt["optimizer"].values == ["adam", "adamw", "sgd", "rmsprop"]
     assert opt["init"].values == ["xavier_uniform", "xavier_normal", "he_uniform", "he_normal"]
     assert opt["lr"].scale == "log" and opt["beta1"].scale == "reverse_log"
     assert {p.category for p in opt.values()} == {"optimizer"}

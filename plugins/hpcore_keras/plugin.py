@@ -1,7 +1,7 @@
 """hpcore plugin (entry point ``keras``): materialises presets as Keras 3 objects.
 
 Implements the ``hpcore_make_*`` hooks for ``framework="keras"``: optimizer presets become
-``keras.optimizers.Adam``/``SGD``, ``init`` a Glorot or He initializer object, data presets a
+``keras.optimizers.Adam``/``AdamW``/``SGD``/``RMSprop``, ``init`` a Glorot or He initializer object, data presets a
 ``keras.Sequential`` of preprocessing layers. Keras is imported inside the hooks, so ``import hpcore``
 never imports it; without Keras the hooks answer None and a one-line notice is logged at load.
 """
@@ -11,6 +11,8 @@ from __future__ import annotations
 import importlib.util
 import logging
 from typing import Any
+
+from hpcore_adapters.presets import augmentation_steps, optimizer_values
 
 from hpcore.hookspec import hookimpl
 
@@ -31,23 +33,28 @@ def _ours(framework: str) -> bool:
 
 @hookimpl
 def hpcore_make_optimizer(framework: str, params: dict[str, Any], model: Any) -> Any:
-    """``keras.optimizers.Adam(learning_rate, beta_1, beta_2, weight_decay)`` or
-    ``SGD(learning_rate, momentum, weight_decay)``; ``model`` is not needed (Keras binds at compile).
+    """``keras.optimizers.Adam`` / ``AdamW`` (``learning_rate``, ``beta_1``, ``beta_2``,
+    ``weight_decay``), ``SGD`` (``learning_rate``, ``momentum``, ``nesterov``, ``weight_decay``) or
+    ``RMSprop`` (``learning_rate``, ``rho``, ``momentum``, ``weight_decay``); ``model`` is not needed
+    (Keras binds at compile).
+
+    An absent value takes Keras's default (AdamW's weight decay 0.004, no decay elsewhere); values the
+    optimizer does not read are ignored. Keras 3 applies weight decay decoupled from the gradient in
+    every optimizer, so Adam and AdamW differ only in their default decay.
     """
     if not _ours(framework):
         return None
     import keras
 
-    name = str(params.get("optimizer", "adam")).lower()
-    lr = float(params.get("lr", 1e-3))
-    decay = float(params["weight_decay"]) if params.get("weight_decay") else None
-    if name == "adam":
-        return keras.optimizers.Adam(learning_rate=lr, beta_1=float(params.get("beta1", 0.9)),
-                                     beta_2=float(params.get("beta2", 0.999)), weight_decay=decay)
-    if name == "sgd":
-        return keras.optimizers.SGD(learning_rate=lr, momentum=float(params.get("momentum", 0.0)),
-                                    weight_decay=decay)
-    raise ValueError(f"optimizer {name!r} is not one the Keras adapter builds; use 'adam' or 'sgd'")
+    name, values = optimizer_values(params, "Keras")
+    names = {"lr": "learning_rate", "beta1": "beta_1", "beta2": "beta_2", "momentum": "momentum",
+             "nesterov": "nesterov", "rho": "rho", "weight_decay": "weight_decay"}
+    kwargs = {names[key]: value for key, value in values.items()}
+    if name != "adamw" and not kwargs.get("weight_decay"):
+        kwargs.pop("weight_decay", None)  # None, not 0: Keras skips the decay step entirely
+    cls = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW, "sgd": keras.optimizers.SGD,
+           "rmsprop": keras.optimizers.RMSprop}[name]
+    return cls(**kwargs)
 
 
 @hookimpl
@@ -69,9 +76,9 @@ def hpcore_make_initializer(framework: str, params: dict[str, Any]) -> Any:
 @hookimpl
 def hpcore_make_augmentation(framework: str, params: dict[str, Any]) -> Any:
     """A ``keras.Sequential`` of preprocessing layers for the data preset's values, in a fixed order:
-    crop (``crop_scale``, ``crop_size``), ``resize``, ``hflip``, ``vflip``, ``rotation`` (degrees),
-    ``noise_std``. Values that do nothing add no layer; active only in training, like every
-    Keras preprocessing layer.
+    crop (``crop_scale``, ``crop_size``; none when the ``crop`` switch is off), ``resize``, ``hflip``,
+    ``vflip``, ``rotation`` (degrees; none when ``rotate`` is off), ``noise_std``. Values that do
+    nothing add no layer; active only in training, like every Keras preprocessing layer.
     """
     if not _ours(framework):
         return None
@@ -79,21 +86,15 @@ def hpcore_make_augmentation(framework: str, params: dict[str, Any]) -> Any:
 
     from hpcore_keras.layers import RandomFlipProbability, RandomResizedCrop
 
-    layers: list[Any] = []
-    scale, size = params.get("crop_scale"), params.get("crop_size")
-    if (scale is not None and float(scale) < 1.0) or size is not None:
-        layers.append(RandomResizedCrop(float(scale if scale is not None else 1.0),
-                                        int(size) if size is not None else None))
-    if params.get("resize") is not None:
-        layers.append(keras.layers.Resizing(int(params["resize"]), int(params["resize"])))
-    for key, direction in (("hflip", "horizontal"), ("vflip", "vertical")):
-        if float(params.get(key) or 0.0) > 0:
-            layers.append(RandomFlipProbability(float(params[key]), direction))
-    if float(params.get("rotation") or 0.0) > 0:
+    build = {
+        "crop": RandomResizedCrop,
+        "resize": lambda size: keras.layers.Resizing(size, size),
+        "flip": RandomFlipProbability,
         # Keras takes the rotation as a fraction of a full turn.
-        layers.append(keras.layers.RandomRotation(float(params["rotation"]) / 360.0, fill_mode="constant"))
-    if float(params.get("noise_std") or 0.0) > 0:
-        layers.append(keras.layers.GaussianNoise(float(params["noise_std"])))
+        "rotation": lambda degrees: keras.layers.RandomRotation(degrees / 360.0, fill_mode="constant"),
+        "noise": keras.layers.GaussianNoise,
+    }
+    layers = [build[kind](*args) for kind, args in augmentation_steps(params)]
     if not layers:  # an empty Sequential cannot be built: no augmentation is the identity
         layers.append(keras.layers.Identity())
     return keras.Sequential(layers, name="hpcore_augmentation")

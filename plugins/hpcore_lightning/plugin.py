@@ -1,8 +1,9 @@
 """hpcore plugin (entry point ``lightning``): materialises presets as torch objects.
 
 Implements the ``hpcore_make_*`` hooks for ``framework="torch"`` (alias ``"lightning"``): optimizer
-presets become ``torch.optim.Adam``/``SGD``, ``init`` becomes a function that initialises a model's
-Linear and Conv weights, data presets become the modules of :mod:`hpcore_lightning.transforms`.
+presets become ``torch.optim.Adam``/``AdamW``/``SGD``/``RMSprop``, ``init`` becomes a function that
+initialises a model's Linear and Conv weights, data presets become the modules of
+:mod:`hpcore_lightning.transforms`.
 torch is imported inside the hooks, so ``import hpcore`` never imports it; without torch the hooks
 answer None and a one-line notice is logged when the plugin loads.
 """
@@ -13,6 +14,8 @@ import importlib.util
 import logging
 from collections.abc import Callable
 from typing import Any
+
+from hpcore_adapters.presets import augmentation_steps, optimizer_values
 
 from hpcore.hookspec import hookimpl
 
@@ -31,25 +34,31 @@ def _ours(framework: str) -> bool:
 
 @hookimpl
 def hpcore_make_optimizer(framework: str, params: dict[str, Any], model: Any) -> Any:
-    """``torch.optim.Adam(lr, betas=(beta1, beta2), weight_decay)`` or ``SGD(lr, momentum, weight_decay)``.
+    """``torch.optim.Adam`` / ``AdamW`` (``lr``, ``betas=(beta1, beta2)``, ``weight_decay``), ``SGD``
+    (``lr``, ``momentum``, ``nesterov``, ``weight_decay``) or ``RMSprop`` (``lr``, ``alpha=rho``,
+    ``momentum``, ``weight_decay``).
 
-    ``model`` is an ``nn.Module`` or an iterable of parameters; values the optimizer does not use
-    (``momentum`` with Adam) are ignored.
+    ``model`` is an ``nn.Module`` or an iterable of parameters. An absent value takes torch's default
+    (a missing beta its default alone); values the optimizer does not read are ignored. Nesterov
+    momentum with a momentum of 0 is plain SGD, which is what is built (torch refuses the pair).
+    Weight decay is L2 regularisation in Adam, SGD and RMSprop, decoupled in AdamW.
     """
     if not _ours(framework):
         return None
     import torch
 
-    name = str(params.get("optimizer", "adam")).lower()
+    name, values = optimizer_values(params, "torch")
     weights = model.parameters() if isinstance(model, torch.nn.Module) else model
-    lr = float(params.get("lr", 1e-3))
-    decay = float(params.get("weight_decay", 0.0))
-    if name == "adam":
-        betas = (float(params.get("beta1", 0.9)), float(params.get("beta2", 0.999)))
-        return torch.optim.Adam(weights, lr=lr, betas=betas, weight_decay=decay)
-    if name == "sgd":
-        return torch.optim.SGD(weights, lr=lr, momentum=float(params.get("momentum", 0.0)), weight_decay=decay)
-    raise ValueError(f"optimizer {name!r} is not one the torch adapter builds; use 'adam' or 'sgd'")
+    kwargs = {key: values[key] for key in ("lr", "momentum", "weight_decay") if key in values}
+    if "beta1" in values or "beta2" in values:
+        kwargs["betas"] = (values.get("beta1", 0.9), values.get("beta2", 0.999))
+    if "rho" in values:
+        kwargs["alpha"] = values["rho"]
+    if values.get("nesterov") and values.get("momentum", 0.0) > 0:
+        kwargs["nesterov"] = True
+    cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD,
+           "rmsprop": torch.optim.RMSprop}[name]
+    return cls(weights, **kwargs)
 
 
 _INITS = {
@@ -93,8 +102,9 @@ def hpcore_make_initializer(framework: str, params: dict[str, Any]) -> Callable[
 @hookimpl
 def hpcore_make_augmentation(framework: str, params: dict[str, Any]) -> Any:
     """An ``nn.Sequential`` of the transforms the data preset's values ask for, in a fixed order:
-    crop (``crop_scale``, ``crop_size``), ``resize``, ``hflip``, ``vflip``, ``rotation``, ``noise_std``.
-    Values that do nothing (probability 0, 0 degrees, crop scale 1) add no transform.
+    crop (``crop_scale``, ``crop_size``; none when the ``crop`` switch is off), ``resize``, ``hflip``,
+    ``vflip``, ``rotation`` (none when ``rotate`` is off), ``noise_std``. Values that do nothing
+    (probability 0, 0 degrees, crop scale 1) add no transform.
     """
     if not _ours(framework):
         return None
@@ -102,18 +112,6 @@ def hpcore_make_augmentation(framework: str, params: dict[str, Any]) -> Any:
 
     from hpcore_lightning import transforms as T
 
-    steps: list[nn.Module] = []
-    scale, size = params.get("crop_scale"), params.get("crop_size")
-    if (scale is not None and float(scale) < 1.0) or size is not None:
-        steps.append(T.RandomResizedCrop(float(scale if scale is not None else 1.0),
-                                         int(size) if size is not None else None))
-    if params.get("resize") is not None:
-        steps.append(T.Resize(int(params["resize"])))
-    for key, direction in (("hflip", "horizontal"), ("vflip", "vertical")):
-        if float(params.get(key) or 0.0) > 0:
-            steps.append(T.RandomFlip(float(params[key]), direction))
-    if float(params.get("rotation") or 0.0) > 0:
-        steps.append(T.RandomRotation(float(params["rotation"])))
-    if float(params.get("noise_std") or 0.0) > 0:
-        steps.append(T.GaussianNoise(float(params["noise_std"])))
-    return nn.Sequential(*steps)
+    build = {"crop": T.RandomResizedCrop, "resize": T.Resize, "flip": T.RandomFlip, "rotation": T.RandomRotation,
+             "noise": T.GaussianNoise}
+    return nn.Sequential(*(build[kind](*args) for kind, args in augmentation_steps(params)))
