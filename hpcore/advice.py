@@ -29,7 +29,9 @@ with fewer than ``MIN_TRIALS`` (8) completed trials, and the range rules need th
 A conditional parameter (declared with ``when=``) is judged on the completed trials where it was
 active only: its importance, effect, best and good trials come from those trials (none when fewer
 than ``MIN_TRIALS``), and its advice names them: ``'momentum' (active in 9 of 24 trials,
-optimizer='sgd')``. The trials where it did not exist never make it look uninfluential.
+optimizer='sgd')``. The trials where it did not exist never make it look uninfluential. A *parent*
+(a parameter some ``when=`` names) is never advised fixed while the best results of its values differ
+by ``FIX_EFFECT`` of the spread or more: its averaged effect can hide that one branch is better.
 """
 
 from __future__ import annotations
@@ -162,7 +164,8 @@ def advise(result: TuningResult, effects: Any = None) -> list[Advice]:
         k = eff.names.index(name) if name in eff.names else -1
         imp, move = (float(eff.importance[k]), eff.effect_range(k)) if k >= 0 else (1.0, math.inf)
         spread = eff.spread_of(k) if k >= 0 else eff.spread
-        if len(names) >= 2 and spread > 0 and imp < FIX_IMPORTANCE and move < FIX_EFFECT * spread:
+        if (len(names) >= 2 and spread > 0 and imp < FIX_IMPORTANCE and move < FIX_EFFECT * spread
+                and not _branches_differ(space, name, trials, loss, FIX_EFFECT * spread)):
             value = trials[best_i].params.get(name)
             out.append(Advice("fix", name, (
                 f"fix {label} (for example at {_g(value)}, its value in the best trial): no measurable influence; "
@@ -179,6 +182,22 @@ def advise(result: TuningResult, effects: Any = None) -> list[Advice]:
             advice.evidence.update(scope)
             out.append(advice)
     return out
+
+
+def _branches_differ(space: Any, name: str, trials: list[Any], loss: np.ndarray, tolerance: float) -> bool:
+    """Whether the best results of a parent's values differ by more than ``tolerance``.
+
+    A parent of conditional parameters chooses which parameters exist; its main effect averages over
+    its children's values, which can hide that one branch reaches much better results than another.
+    Such a parent has an influence, whatever its averaged effect says.
+    """
+    if space is None or not any(name in p.when for p in space.values()):
+        return False
+    best: dict[str, float] = {}
+    for r, v in zip(trials, loss):
+        key = repr(r.params.get(name))
+        best[key] = min(best.get(key, math.inf), float(v))
+    return len(best) >= 2 and max(best.values()) - min(best.values()) > tolerance
 
 
 def _best_and_good(loss: np.ndarray) -> tuple[int, np.ndarray]:

@@ -282,3 +282,18 @@ def test_sigkill_then_resume_keeps_active_parameters(tmp_path, strategy):
             assert r.params == before[r.id].params
     if strategy == "grid":  # no configuration tried twice across the kill
         assert len({json.dumps(r.params, sort_keys=True) for r in result.trials}) == 8
+
+
+def test_a_parent_whose_best_branch_is_better_is_not_advised_fixed(tmp_path):
+    # On average over momentum, sgd scores what adam scores (1.74), so the optimizer's main effect is
+    # nil; but sgd with momentum near 0.9 reaches 1.0: the choice matters.
+    def fn(p):
+        if p["optimizer"] == "sgd":
+            return 1.0 + 3.0 * (p["momentum"] - 0.9) ** 2 + 0.01 * math.log10(p["lr"])
+        return 1.74 + 0.01 * math.log10(p["lr"])
+
+    sp = space()
+    result = hpcore.TuningJob(fn, sp, strategy="random", max_trials=40, seed=3, progress=False).run()
+    result.space = sp
+    items = result.advice()
+    assert not any(a.kind == "fix" and a.param == "optimizer" for a in items), [str(a) for a in items]
