@@ -59,7 +59,6 @@ class Encoding:
                                          for par, idx in space.conditions.allowed[n].items()])
                        for n in space.conditions.order if n in space.conditions.allowed]
         self.parent_cols = sorted({pj for _, rule in self._rules for pj, _ in rule})
-        self.d_active = self._typical_active()
 
     # -- conversions --------------------------------------------------------------------------
     def to_model(self, U: np.ndarray) -> np.ndarray:
@@ -101,14 +100,6 @@ class Encoding:
                 ok &= act[:, pj] & np.isin(self.value_index(pj, P[:, pj]), allowed)
             act[:, j] = ok
         return act
-
-    def _typical_active(self) -> float:
-        """The mean number of active columns over uniformly drawn configurations (``d`` when none
-        is conditional)."""
-        if not self._rules:
-            return float(self.d)
-        U = np.random.default_rng(0).random((512, self.d))
-        return float(np.mean(np.sum(self.active(self.to_model(U)), axis=1)))
 
     # -- integers -----------------------------------------------------------------------------
     @staticmethod

@@ -88,14 +88,12 @@ class FitChain:
         warp_idx: Indices of the columns that may be warped.
         diagnostics: Where numerical fallbacks are recorded.
         cond: Boolean mask of the conditional columns (NaN where inactive), or None.
-        d_prior: The dimension the lengthscale prior is centred for (default: ``d``).
     """
 
     def __init__(self, d: int, cat: np.ndarray, warp_idx: np.ndarray, diagnostics: list[str],
-                 cond: np.ndarray | None = None, d_prior: float | None = None) -> None:
+                 cond: np.ndarray | None = None) -> None:
         self.d, self.cat, self.warp_idx = d, cat, warp_idx
         self.cond = cond if cond is not None and cond.any() else None
-        self.d_prior = d_prior
         self.diagnostics = diagnostics
         self.n_extra = 0
         self.link: Link | None = None
@@ -169,7 +167,7 @@ class FitChain:
             msg = f"hyperparameter fit failed at n={n}; keeping the previous hyperparameters"
             log.warning(msg)
             self.diagnostics.append(msg)
-            chosen = prev.hyper if prev is not None else gp.default_hyper(self.d, len(widx), self.d_prior)
+            chosen = prev.hyper if prev is not None else gp.default_hyper(self.d, len(widx))
         return Link(n_told, index, chosen, plain or prev_plain, new_warped, warped_chosen)
 
     def _prune_warps(self, h: gp.Hyper, value: float, X: np.ndarray, y: np.ndarray,
@@ -179,7 +177,7 @@ class FitChain:
         for c in range(len(widx)):
             trial = gp.Hyper(h.log_rho, h.log_scale, h.log_noise, h.warp.copy())
             trial.warp[c] = 0.0
-            val = gp.neg_log_posterior(trial, X, y, self.cat, widx, extra, self.cond, self.d_prior)
+            val = gp.neg_log_posterior(trial, X, y, self.cat, widx, extra, self.cond)
             if val - value < WARP_GAIN:
                 h, value = trial, val
         return h
@@ -192,11 +190,11 @@ class FitChain:
         if starts is None:
             starts = [previous] if previous is not None else []
             if fresh or not starts:
-                starts.append(gp.default_hyper(self.d, n_warp, self.d_prior))
+                starts.append(gp.default_hyper(self.d, n_warp))
         if not len(widx):
             starts = [gp.Hyper(h.log_rho, h.log_scale, h.log_noise, np.zeros((0, 2))) for h in starts]
         h, val = gp.fit_hyper(X, y, self.cat, widx, starts, extra_noise=extra, maxiter=60,
-                              diagnostics=self.diagnostics, cond=self.cond, d_prior=self.d_prior)
+                              diagnostics=self.diagnostics, cond=self.cond)
         if h is not None and not len(widx):
             h = gp.Hyper(h.log_rho, h.log_scale, h.log_noise, np.zeros((n_warp, 2)))
         return h, val

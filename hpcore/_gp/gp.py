@@ -13,9 +13,9 @@ Hyperparameters, packed in one vector ``theta`` (all logarithms):
 * lengthscales: ``-0.1 * (rho0 / rho + rho / rho0)`` per column (Optuna's shape, which keeps each
   lengthscale within about [0.2, 5] times the centre), centred at ``sqrt(d / 6)``: the
   dimension scaling of Hvarfner et al. (2024, "Vanilla Bayesian optimization performs great in
-  high dimensions"), with ``d`` the number of columns (``d_prior`` when given: the strategy passes
-  the typical number of *active* columns of a conditional space), so more columns mean smoother
-  functions a priori and 20 columns are not overfitted. Their log-normal prior itself, tried first,
+  high dimensions"), so more columns mean smoother functions a priori and 20 columns are not
+  overfitted (in a conditional space ``d`` counts every column: centring on the typical number of
+  active ones was tried and changed nothing on the design problems). Their log-normal prior itself, tried first,
   penalises short lengthscales too little for 50-trial budgets in 6 dimensions (regret 5-10x worse
   on Hartmann-6 and Levy-6);
 * signal variance: log-normal around 1 (the outputs are standardised);
@@ -84,12 +84,12 @@ class Hyper:
         return X
 
 
-def ls_prior_center(d: float) -> float:
+def ls_prior_center(d: int) -> float:
     """The most likely lengthscale a priori: 1 in six dimensions, growing as ``sqrt(d)``."""
     return math.sqrt(max(d, 1) / 6.0)
 
 
-def lengthscale_log_prior(log_rho: np.ndarray, d: float) -> tuple[float, np.ndarray]:
+def lengthscale_log_prior(log_rho: np.ndarray, d: int) -> tuple[float, np.ndarray]:
     """Log prior of the inverse squared lengthscales and its gradient with respect to ``log_rho``.
 
     ``-0.1 * (rho0 / rho + rho / rho0)`` per column, ``rho0 = 1 / ls_prior_center(d)**2``: Optuna's
@@ -106,10 +106,9 @@ def noise_log_prior(log_noise: float) -> tuple[float, float]:
             -(log_noise - NOISE_PRIOR[0]) / NOISE_PRIOR[1] ** 2)
 
 
-def default_hyper(d: int, n_warp: int, d_prior: float | None = None) -> Hyper:
+def default_hyper(d: int, n_warp: int) -> Hyper:
     """The prior mode: what the fit starts from when nothing better is known."""
-    center = ls_prior_center(d if d_prior is None else d_prior)
-    return Hyper(np.full(d, -2.0 * math.log(center)), 0.0, math.log(1e-3), np.zeros((n_warp, 2)))
+    return Hyper(np.full(d, -2.0 * math.log(ls_prior_center(d))), 0.0, math.log(1e-3), np.zeros((n_warp, 2)))
 
 
 def _bounds(d: int, n_warp: int) -> list[tuple[float, float]]:
@@ -214,8 +213,7 @@ def _warped_features(z: np.ndarray, gz: np.ndarray, conditional: bool
 
 def _neg_log_posterior(theta: np.ndarray, X: np.ndarray, y: np.ndarray, cat: np.ndarray,
                        warp_idx: np.ndarray, D: np.ndarray, extra: np.ndarray,
-                       state: dict, cond: np.ndarray | None = None,
-                       d_prior: float | None = None) -> tuple[float, np.ndarray]:
+                       state: dict, cond: np.ndarray | None = None) -> tuple[float, np.ndarray]:
     n, d = X.shape
     h = Hyper.unpack(theta, d)
     rho, s, noise = np.exp(h.log_rho), math.exp(h.log_scale), math.exp(h.log_noise)
@@ -256,7 +254,7 @@ def _neg_log_posterior(theta: np.ndarray, X: np.ndarray, y: np.ndarray, cat: np.
                     float(np.sum(f * gf * msum)) - float(f @ M @ gf)
                     for f, gf in _warped_features(Zw[:, c], gz, bool(conditional[j])))
     # Priors (log densities and their gradients).
-    lp, g_rho = lengthscale_log_prior(h.log_rho, d if d_prior is None else d_prior)
+    lp, g_rho = lengthscale_log_prior(h.log_rho, d)
     g[:d] += g_rho
     lp += -0.5 * h.log_scale**2
     g[d] += -h.log_scale
@@ -276,23 +274,21 @@ def _neg_log_posterior(theta: np.ndarray, X: np.ndarray, y: np.ndarray, cat: np.
 
 
 def neg_log_posterior(h: Hyper, X: np.ndarray, y: np.ndarray, cat: np.ndarray, warp_idx: np.ndarray,
-                      extra_noise: np.ndarray | None = None, cond: np.ndarray | None = None,
-                      d_prior: float | None = None) -> float:
+                      extra_noise: np.ndarray | None = None, cond: np.ndarray | None = None) -> float:
     """The negative log posterior of ``h`` (the quantity :func:`fit_hyper` minimises)."""
     state = {"failures": 0}
     extra = np.zeros(len(y)) if extra_noise is None else extra_noise
     D = kernels.pairwise_dists(X, cat, cond=cond)
-    return _neg_log_posterior(h.pack(), X, y, cat, warp_idx, D, extra, state, cond, d_prior)[0]
+    return _neg_log_posterior(h.pack(), X, y, cat, warp_idx, D, extra, state, cond)[0]
 
 
 def fit_hyper(X: np.ndarray, y: np.ndarray, cat: np.ndarray, warp_idx: np.ndarray, starts: list[Hyper],
               extra_noise: np.ndarray | None = None, maxiter: int = 60,
-              diagnostics: list[str] | None = None, cond: np.ndarray | None = None,
-              d_prior: float | None = None) -> tuple[Hyper | None, float]:
+              diagnostics: list[str] | None = None, cond: np.ndarray | None = None
+              ) -> tuple[Hyper | None, float]:
     """MAP hyperparameters by L-BFGS-B from each of ``starts``; the best result wins.
 
-    ``cond`` marks the conditional columns (NaN where inactive); ``d_prior`` replaces the number of
-    columns in the lengthscale prior.
+    ``cond`` marks the conditional columns (NaN where inactive).
 
     Returns:
         ``(hyper, value)``: the fitted hyperparameters and their negative log posterior, or
@@ -306,7 +302,7 @@ def fit_hyper(X: np.ndarray, y: np.ndarray, cat: np.ndarray, warp_idx: np.ndarra
     best_val, best = math.inf, None
     for h0 in starts:
         x0 = np.clip(h0.pack(), [b[0] for b in bounds], [b[1] for b in bounds])
-        res = minimize(_neg_log_posterior, x0, args=(X, y, cat, warp_idx, D, extra, state, cond, d_prior), jac=True,
+        res = minimize(_neg_log_posterior, x0, args=(X, y, cat, warp_idx, D, extra, state, cond), jac=True,
                        method="L-BFGS-B", bounds=bounds, options={"maxiter": maxiter, "gtol": 1e-3, "ftol": 1e-6})
         if math.isfinite(res.fun) and res.fun < best_val and res.fun < 1e10:
             best_val, best = float(res.fun), Hyper.unpack(res.x, d)

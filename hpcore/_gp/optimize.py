@@ -21,7 +21,9 @@ caller provides ``snap`` (rounds integer columns) and ``neighbors`` (nearby inte
 In a conditional space every coordinate the optimizer holds is finite, and the caller's ``mask``
 sets the inactive ones (as the parent columns decide) to NaN before each acquisition evaluation:
 an inactive column has no effect on the value and a zero gradient, so it is never optimised, and
-the point returned has NaN there. Anchors' NaN coordinates are filled for the search only.
+the point returned has NaN there. Anchors' NaN coordinates are filled for the search only. The
+continuous refinement leaves the integer parents alone (the coordinate search moves them): the
+active set of each start is then fixed while L-BFGS-B runs, and the acquisition has no jumps there.
 Shapes: ``Z`` (m, d); ``acq(Z, grad)`` returns values (m,) and, with ``grad``, gradients (m, d).
 """
 
@@ -52,6 +54,7 @@ class Domain:
         grid: Every allowed point, shape (g, d), when the space is discrete and small; else None.
         mask: Maps finite ``Z`` (m, d) to the same points with NaN in the inactive coordinates of
             conditional columns; None when no column is conditional.
+        parents: Columns that conditions depend on.
     """
 
     d: int
@@ -61,6 +64,7 @@ class Domain:
     neighbors: Callable[[np.ndarray, int], np.ndarray] | None = None
     grid: np.ndarray | None = None
     mask: Callable[[np.ndarray], np.ndarray] | None = None
+    parents: list[int] = field(default_factory=list)
 
     @property
     def numeric(self) -> np.ndarray:
@@ -197,7 +201,7 @@ def maximize(acq: AcqFn, domain: Domain, rng: np.random.Generator, anchors: np.n
         radius: Half-widths (d,) of a box around ``anchors[0]``: when given, the candidates and the
             continuous refinement stay inside it (a local, exploiting search).
     """
-    acq, anchors = _masked(acq, domain), _fill(anchors, domain)
+    raw_acq, acq, anchors = acq, _masked(acq, domain), _fill(anchors, domain)
     finish = domain.mask or (lambda Z: Z)
     if domain.grid is not None:
         v = acq(domain.grid, False)[0]
@@ -226,9 +230,17 @@ def maximize(acq: AcqFn, domain: Domain, rng: np.random.Generator, anchors: np.n
             starts.append(i)
     S = Z[np.array(starts)]
     S_v = v[np.array(starts)]
-    cols = domain.numeric
+    cols, refine = domain.numeric, acq
+    if domain.mask is not None:
+        cols = np.setdiff1d(cols, domain.parents)
+        inactive = np.isnan(domain.mask(S))
+
+        def refine(Z: np.ndarray, grad: bool) -> tuple[np.ndarray, np.ndarray | None]:
+            v, g = raw_acq(np.where(inactive, np.nan, Z), grad)
+            return v, None if g is None else np.where(inactive, 0.0, g)
+
     if len(cols):
-        R = domain.snap(_lbfgs(acq, S, cols, maxiter, lengthscales, lo, hi))
+        R = domain.snap(_lbfgs(refine, S, cols, maxiter, lengthscales, lo, hi))
         R_v = acq(R, False)[0]
         S, S_v = np.vstack([S, R]), np.concatenate([S_v, R_v])
     best_z, best_v = S[int(np.argmax(S_v))], float(np.max(S_v))

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import qmc
 
-from hpcore._gp import acquisition, gp
+from hpcore._gp import acquisition, gp, transforms
 from hpcore._gp.encoding import Encoding
 from hpcore._gp.fitchain import FitChain, Rows
 from hpcore._gp.optimize import Domain, maximize, thompson
@@ -298,16 +298,20 @@ class BayesianStrategy(Strategy):
 
         mask = None
         if enc.cond.any():
-            warped_parents = bool(np.isin(enc.parent_cols, widx).any())
+            # The parents' values decide; an integer parent's warped coordinate is unwarped first.
+            warped = [(c, j) for c, j in enumerate(widx) if j in enc.parent_cols]
 
             def mask(Z: np.ndarray) -> np.ndarray:
-                # The parents' values decide; an integer parent's warped coordinate is unwarped first.
-                act = enc.active(Z, h.unwarp_inputs(Z, widx) if warped_parents else None)
-                return np.where(act, Z, np.nan)
+                P = Z
+                if warped:
+                    P = Z.copy()
+                    for c, j in warped:
+                        P[:, j] = transforms.kumaraswamy_inverse(Z[:, j], h.warp[c, 0], h.warp[c, 1])
+                return np.where(enc.active(Z, P), Z, np.nan)
 
         grid = enc.grid()
         return Domain(enc.d, enc.cat_sizes, int_cols, snap, neighbors,
-                      None if grid is None else h.warp_inputs(grid, widx), mask)
+                      None if grid is None else h.warp_inputs(grid, widx), mask, enc.parent_cols)
 
     def _model_point(self, rng: np.random.Generator, mode: str = "global") -> dict[str, Any]:
         """The configuration maximising log EI in the whole space (``mode="global"``), within
