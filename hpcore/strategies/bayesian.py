@@ -61,6 +61,8 @@ class BayesianStrategy(Strategy):
     proposes the minimum of a posterior sample (Thompson sampling) instead. Failed trials count as
     the worst result seen, so their region is avoided; early-stopped trials count with their last
     reported objective, as noisier observations than completed ones (a value from an earlier step).
+    Conditional parameters (``when=``) are modelled natively: an inactive one has no coordinate
+    value (NaN), its own distance in the kernel, and is never optimised nor proposed.
     See ``docs/bayesian.md``.
 
     Args:
