@@ -133,6 +133,9 @@ class GPModel:
                  cond: np.ndarray | None = None) -> None:
         self.Z, self.y, self.hyper, self.cat = Z, y, hyper, cat
         self.cond = cond if cond is not None and cond.any() else None
+        # Conditional numeric columns: their arc features at the training points, (n, c) each.
+        self.arcs = np.zeros(len(cat), dtype=bool) if self.cond is None else self.cond & ~cat
+        self.arc_train = kernels.arc(Z[:, self.arcs])
         self.extra_noise = np.zeros(len(y)) if extra_noise is None else extra_noise
         self.diagnostics = diagnostics
         self.rho = np.exp(hyper.log_rho)
@@ -172,7 +175,15 @@ class GPModel:
             return mean, var, None, None
         dmean = np.zeros(Zc.shape)
         dvar = np.zeros(Zc.shape)
-        for j in np.flatnonzero(~self.cat):
+        if self.arcs.any():
+            # kernels.cross_grad_factors for all conditional numeric columns at once:
+            # G_j = dk * 2 rho_j (sin z cos z' - cos z sin z'), contracted with alpha and V.
+            (cc, sc), (ct, st) = kernels.arc(Zc[:, self.arcs]), self.arc_train
+            r2 = 2.0 * self.rho[self.arcs]
+            DV = dk * V
+            dmean[:, self.arcs] = r2 * (sc * (dk @ (ct * self.alpha[:, None])) - cc * (dk @ (st * self.alpha[:, None])))
+            dvar[:, self.arcs] = -2.0 * r2 * (sc * (DV @ ct) - cc * (DV @ st))
+        for j in np.flatnonzero(~self.cat & ~self.arcs):
             G = kernels.cross_grad_factors(Zc, self.Z, self.rho, dk, j, self.cond)
             dmean[:, j] = G @ self.alpha
             dvar[:, j] = -2.0 * np.einsum("ij,ij->i", G, V)
