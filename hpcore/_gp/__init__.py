@@ -15,5 +15,6 @@ Layers, each depending only on the ones above it:
 
 Conventions: ``n`` training points, ``m`` candidates, ``d`` columns (one per parameter). Model inputs
 ``Z`` have shape ``(n, d)``; continuous and integer columns hold the (warped) unit coordinate,
-categorical columns hold the choice index as a float. Objective values are always minimised.
+categorical columns hold the choice index as a float; a conditional column holds NaN where its
+parameter is inactive. Objective values are always minimised.
 """

@@ -8,6 +8,11 @@ their order). ``auto``-scaled numeric columns are the ones the GP warps.
 Integers are optimised as continuous coordinates and then snapped to the centre of their cell
 (exactly what ``encode(decode(u))`` gives, vectorised here so thousands of candidates stay cheap).
 
+Conditional parameters have the coordinate NaN where they are inactive (``space.encode`` gives it;
+the model keeps it). The optimizer works on finite coordinates everywhere and :meth:`Encoding.active`
+tells, from the parent columns, which of them count: the others are set to NaN before the model
+sees the point, and ``space.decode`` leaves them out of the configuration.
+
 Shapes: ``U`` (n, d) unit coordinates, ``X`` (n, d) model coordinates.
 """
 
@@ -47,6 +52,13 @@ class Encoding:
         sizes = [len(p.values) if isinstance(p, Categorical) else p.n_values if isinstance(p, Int) else 0
                  for p in self.params]
         self.discrete_size = math.prod(sizes) if all(sizes) else None
+        names = list(space)
+        self.cond = np.array([bool(p.when) for p in self.params])
+        # (column, [(parent column, allowed value indices)]) per conditional column, parents first.
+        self._rules = [(names.index(n), [(names.index(par), np.array(sorted(idx), dtype=float))
+                                         for par, idx in space.conditions.allowed[n].items()])
+                       for n in space.conditions.order if n in space.conditions.allowed]
+        self.parent_cols = sorted({pj for _, rule in self._rules for pj, _ in rule})
 
     # -- conversions --------------------------------------------------------------------------
     def to_model(self, U: np.ndarray) -> np.ndarray:
@@ -64,6 +76,30 @@ class Encoding:
     def decode(self, x: np.ndarray) -> dict[str, Any]:
         """The configuration at one point of model coordinates, shape (d,)."""
         return self.space.decode(self.to_unit(x[None, :])[0])
+
+    # -- conditions ---------------------------------------------------------------------------
+    def value_index(self, j: int, x: np.ndarray) -> np.ndarray:
+        """The value index of parent column ``j`` at unwarped model coordinates ``x`` (m,): the
+        choice index of a categorical, the step index of an integer (NaN stays NaN)."""
+        p = self.params[j]
+        return np.round(x) if isinstance(p, Categorical) else self._int_index(p, x)  # type: ignore[arg-type]
+
+    def active(self, X: np.ndarray, parents: np.ndarray | None = None) -> np.ndarray:
+        """Which coordinates of ``X`` (m, d) are active, shape (m, d), as ``space.decode`` decides.
+
+        Args:
+            X: Model coordinates (unconditional and parent columns must be finite).
+            parents: Unwarped model coordinates of the parent columns (m, d) when ``X`` is warped;
+                ``X`` itself when omitted.
+        """
+        act = np.ones(X.shape, dtype=bool)
+        P = X if parents is None else parents
+        for j, rule in self._rules:
+            ok = np.ones(len(X), dtype=bool)
+            for pj, allowed in rule:
+                ok &= act[:, pj] & np.isin(self.value_index(pj, P[:, pj]), allowed)
+            act[:, j] = ok
+        return act
 
     # -- integers -----------------------------------------------------------------------------
     @staticmethod
@@ -119,10 +155,16 @@ class Encoding:
         Parameters missing from ``params`` take this space's default; extra ones are dropped;
         integers are rounded to the step grid. A numeric value outside this range, or a choice this
         space does not offer, drops the configuration: clipping would pile results that were measured
-        elsewhere onto the boundary and mislead the model there.
+        elsewhere onto the boundary and mislead the model there. Only the parameters active in the
+        result are kept or given a default (a conditional one whose condition fails is dropped,
+        whatever its value), parents before their children.
         """
         out: dict[str, Any] = {}
-        for name, p in self.space.items():
+        conditions = self.space.conditions
+        for name in conditions.order:
+            p = self.space[name]
+            if name in conditions.allowed and not conditions.satisfied(name, out, set(out)):
+                continue
             if name not in params:
                 out[name] = p.default
                 continue
@@ -140,4 +182,4 @@ class Encoding:
                 v = p.min + int(round((v - p.min) / p.step)) * p.step
                 v = min(max(v, p.min), p.max)
             out[name] = int(v) if isinstance(p, Int) else float(v) if isinstance(p, Float) else v
-        return out
+        return {name: out[name] for name in self.space if name in out}

@@ -87,10 +87,13 @@ class FitChain:
         cat: Boolean mask of the categorical columns, shape (d,).
         warp_idx: Indices of the columns that may be warped.
         diagnostics: Where numerical fallbacks are recorded.
+        cond: Boolean mask of the conditional columns (NaN where inactive), or None.
     """
 
-    def __init__(self, d: int, cat: np.ndarray, warp_idx: np.ndarray, diagnostics: list[str]) -> None:
+    def __init__(self, d: int, cat: np.ndarray, warp_idx: np.ndarray, diagnostics: list[str],
+                 cond: np.ndarray | None = None) -> None:
         self.d, self.cat, self.warp_idx = d, cat, warp_idx
+        self.cond = cond if cond is not None and cond.any() else None
         self.diagnostics = diagnostics
         self.n_extra = 0
         self.link: Link | None = None
@@ -174,7 +177,7 @@ class FitChain:
         for c in range(len(widx)):
             trial = gp.Hyper(h.log_rho, h.log_scale, h.log_noise, h.warp.copy())
             trial.warp[c] = 0.0
-            val = gp.neg_log_posterior(trial, X, y, self.cat, widx, extra)
+            val = gp.neg_log_posterior(trial, X, y, self.cat, widx, extra, self.cond)
             if val - value < WARP_GAIN:
                 h, value = trial, val
         return h
@@ -191,7 +194,7 @@ class FitChain:
         if not len(widx):
             starts = [gp.Hyper(h.log_rho, h.log_scale, h.log_noise, np.zeros((0, 2))) for h in starts]
         h, val = gp.fit_hyper(X, y, self.cat, widx, starts, extra_noise=extra, maxiter=60,
-                              diagnostics=self.diagnostics)
+                              diagnostics=self.diagnostics, cond=self.cond)
         if h is not None and not len(widx):
             h = gp.Hyper(h.log_rho, h.log_scale, h.log_noise, np.zeros((n_warp, 2)))
         return h, val

@@ -1,8 +1,10 @@
 """GP regression: the posterior for fixed hyperparameters, and their MAP fit.
 
 Model: ``y = f(w(x)) + eps``, ``f ~ GP(0, k)`` with the Matérn-5/2 ARD/Hamming kernel of
-:mod:`kernels`, ``w`` the Kumaraswamy warping of the ``auto`` columns, ``eps ~ N(0, noise + extra_i)``
-where ``extra_i`` down-weights transferred observations. ``y`` is standardised beforehand.
+:mod:`kernels` (with its arc and "inactive choice" distances for conditional columns, which hold
+NaN where inactive; the warping leaves NaN in place), ``w`` the Kumaraswamy warping of the ``auto``
+columns, ``eps ~ N(0, noise + extra_i)`` where ``extra_i`` down-weights transferred observations.
+``y`` is standardised beforehand.
 
 Hyperparameters, packed in one vector ``theta`` (all logarithms):
 ``log_rho`` (d,) inverse squared lengthscales, ``log_scale``, ``log_noise``, then ``log_a`` and
@@ -12,8 +14,10 @@ Hyperparameters, packed in one vector ``theta`` (all logarithms):
   lengthscale within about [0.2, 5] times the centre), centred at ``sqrt(d / 6)``: the
   dimension scaling of Hvarfner et al. (2024, "Vanilla Bayesian optimization performs great in
   high dimensions"), so more columns mean smoother functions a priori and 20 columns are not
-  overfitted. Their log-normal prior itself, tried first, penalises short lengthscales too little
-  for 50-trial budgets in 6 dimensions (regret 5-10x worse on Hartmann-6 and Levy-6);
+  overfitted (in a conditional space ``d`` counts every column: centring on the typical number of
+  active ones was tried and changed nothing on the design problems). Their log-normal prior itself, tried first,
+  penalises short lengthscales too little for 50-trial budgets in 6 dimensions (regret 5-10x worse
+  on Hartmann-6 and Levy-6);
 * signal variance: log-normal around 1 (the outputs are standardised);
 * noise variance: log-normal around 2.5e-3, bounded below by 1e-6 (objectives are often
   deterministic, and a small noise floor keeps the matrix positive definite);
@@ -115,23 +119,29 @@ class GPModel:
     """The posterior of the GP given hyperparameters and (warped) data.
 
     Args:
-        Z: Warped inputs, shape (n, d).
+        Z: Warped inputs, shape (n, d); NaN in conditional columns where inactive.
         y: Standardised targets, shape (n,).
         hyper: Hyperparameters.
         cat: Boolean mask of categorical columns, shape (d,).
         extra_noise: Additional noise variance per point, shape (n,) (transferred data), or None.
         diagnostics: Where numerical fallbacks are recorded.
+        cond: Boolean mask of conditional columns, shape (d,), or None.
     """
 
     def __init__(self, Z: np.ndarray, y: np.ndarray, hyper: Hyper, cat: np.ndarray,
-                 extra_noise: np.ndarray | None = None, diagnostics: list[str] | None = None) -> None:
+                 extra_noise: np.ndarray | None = None, diagnostics: list[str] | None = None,
+                 cond: np.ndarray | None = None) -> None:
         self.Z, self.y, self.hyper, self.cat = Z, y, hyper, cat
+        self.cond = cond if cond is not None and cond.any() else None
+        # Conditional numeric columns: their arc features at the training points, (n, c) each.
+        self.arcs = np.zeros(len(cat), dtype=bool) if self.cond is None else self.cond & ~cat
+        self.arc_train = kernels.arc(Z[:, self.arcs])
         self.extra_noise = np.zeros(len(y)) if extra_noise is None else extra_noise
         self.diagnostics = diagnostics
         self.rho = np.exp(hyper.log_rho)
         self.scale = math.exp(hyper.log_scale)
         self.noise = math.exp(hyper.log_noise)
-        sqd = kernels.cross_sqdist(Z, Z, self.rho, cat)
+        sqd = kernels.cross_sqdist(Z, Z, self.rho, cat, self.cond)
         K = kernels.matern52(sqd, self.scale)[0]
         K[np.diag_indices_from(K)] += self.noise + self.extra_noise
         self.L = robust_cholesky(K, diagnostics)
@@ -146,7 +156,7 @@ class GPModel:
         3e-9 came out as 1e-6 or as 0), which creates spurious expected improvement right beside
         the data; the solves keep about six digits there.
         """
-        sqd = kernels.cross_sqdist(Zc, self.Z, self.rho, self.cat)
+        sqd = kernels.cross_sqdist(Zc, self.Z, self.rho, self.cat, self.cond)
         k, dk = kernels.matern52(sqd, self.scale)
         return k @ self.alpha, lapack.dtrtrs(self.Lf, k.T, lower=1)[0], dk
 
@@ -156,7 +166,7 @@ class GPModel:
 
         Returns:
             ``(mean (m,), var (m,), dmean (m, d), dvar (m, d))``; the derivatives (zero in
-            categorical columns) only when ``grad``.
+            categorical columns and where a conditional column is NaN) only when ``grad``.
         """
         mean, W, dk = self._cross(Zc)
         var = np.maximum(self.scale - np.einsum("ij,ij->j", W, W), 1e-12)
@@ -165,8 +175,16 @@ class GPModel:
             return mean, var, None, None
         dmean = np.zeros(Zc.shape)
         dvar = np.zeros(Zc.shape)
-        for j in np.flatnonzero(~self.cat):
-            G = kernels.cross_grad_factors(Zc, self.Z, self.rho, dk, j)
+        if self.arcs.any():
+            # kernels.cross_grad_factors for all conditional numeric columns at once:
+            # G_j = dk * 2 rho_j (sin z cos z' - cos z sin z'), contracted with alpha and V.
+            (cc, sc), (ct, st) = kernels.arc(Zc[:, self.arcs]), self.arc_train
+            r2 = 2.0 * self.rho[self.arcs]
+            DV = dk * V
+            dmean[:, self.arcs] = r2 * (sc * (dk @ (ct * self.alpha[:, None])) - cc * (dk @ (st * self.alpha[:, None])))
+            dvar[:, self.arcs] = -2.0 * r2 * (sc * (DV @ ct) - cc * (DV @ st))
+        for j in np.flatnonzero(~self.cat & ~self.arcs):
+            G = kernels.cross_grad_factors(Zc, self.Z, self.rho, dk, j, self.cond)
             dmean[:, j] = G @ self.alpha
             dvar[:, j] = -2.0 * np.einsum("ij,ij->i", G, V)
         return mean, var, dmean, dvar
@@ -178,7 +196,7 @@ class GPModel:
         positive definite where candidates nearly coincide).
         """
         mean, W, _ = self._cross(Zc)
-        C = kernels.matern52(kernels.cross_sqdist(Zc, Zc, self.rho, self.cat), self.scale)[0] - W.T @ W
+        C = kernels.matern52(kernels.cross_sqdist(Zc, Zc, self.rho, self.cat, self.cond), self.scale)[0] - W.T @ W
         C = 0.5 * (C + C.T)
         C[np.diag_indices_from(C)] += 1e-6 * self.scale
         return mean + robust_cholesky(C, self.diagnostics) @ rng.standard_normal(len(Zc))
@@ -186,18 +204,38 @@ class GPModel:
     def condition_on(self, Zp: np.ndarray, yp: np.ndarray) -> GPModel:
         """A model with extra noiseless-extra points ``(Zp, yp)`` and the same hyperparameters."""
         return GPModel(np.vstack([self.Z, Zp]), np.concatenate([self.y, yp]), self.hyper, self.cat,
-                       np.concatenate([self.extra_noise, np.zeros(len(yp))]), self.diagnostics)
+                       np.concatenate([self.extra_noise, np.zeros(len(yp))]), self.diagnostics, self.cond)
+
+
+def _warped_features(z: np.ndarray, gz: np.ndarray, conditional: bool
+                     ) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """The features of one warped column and their derivatives with respect to a warp parameter.
+
+    ``D_j`` is the sum over the features ``f`` of ``(f_i - f_k)**2``: the coordinate itself for an
+    unconditional column, the arc embedding ``(cos z, sin z)`` (``(0, 0)`` where inactive) for a
+    conditional one, whose derivatives are ``(-sin z, cos z) * dz`` (0 where inactive).
+    """
+    if not conditional:
+        return ((z, gz),)
+    c, s = kernels.arc(z)
+    g = np.where(np.isnan(z), 0.0, gz)
+    return (c, -s * g), (s, c * g)
 
 
 def _neg_log_posterior(theta: np.ndarray, X: np.ndarray, y: np.ndarray, cat: np.ndarray,
                        warp_idx: np.ndarray, D: np.ndarray, extra: np.ndarray,
-                       state: dict) -> tuple[float, np.ndarray]:
+                       state: dict, cond: np.ndarray | None = None) -> tuple[float, np.ndarray]:
     n, d = X.shape
     h = Hyper.unpack(theta, d)
     rho, s, noise = np.exp(h.log_rho), math.exp(h.log_scale), math.exp(h.log_noise)
+    conditional = np.zeros(d, dtype=bool) if cond is None else cond
     if len(warp_idx):
         Zw, dza, dzb = transforms.kumaraswamy(X[:, warp_idx], h.warp[:, 0], h.warp[:, 1], grad=True)
         for c, j in enumerate(warp_idx):
+            if conditional[j]:
+                kernels.pairwise_dists(Zw[:, c:c + 1], np.zeros(1, dtype=bool), D[j:j + 1], None,
+                                       np.ones(1, dtype=bool))
+                continue
             diff = Zw[:, c, None] - Zw[None, :, c]
             D[j] = diff * diff
     sqd = np.tensordot(rho, D, axes=1)
@@ -222,9 +260,10 @@ def _neg_log_posterior(theta: np.ndarray, X: np.ndarray, y: np.ndarray, cat: np.
     if len(warp_idx):
         msum = M.sum(axis=1)
         for c, j in enumerate(warp_idx):
-            z = Zw[:, c]
             for p, gz in ((0, dza[:, c]), (1, dzb[:, c])):
-                g[d + 2 + 2 * c + p] = 2.0 * rho[j] * (float(np.sum(z * gz * msum)) - float(z @ M @ gz))
+                g[d + 2 + 2 * c + p] = 2.0 * rho[j] * sum(
+                    float(np.sum(f * gf * msum)) - float(f @ M @ gf)
+                    for f, gf in _warped_features(Zw[:, c], gz, bool(conditional[j])))
     # Priors (log densities and their gradients).
     lp, g_rho = lengthscale_log_prior(h.log_rho, d)
     g[:d] += g_rho
@@ -246,31 +285,35 @@ def _neg_log_posterior(theta: np.ndarray, X: np.ndarray, y: np.ndarray, cat: np.
 
 
 def neg_log_posterior(h: Hyper, X: np.ndarray, y: np.ndarray, cat: np.ndarray, warp_idx: np.ndarray,
-                      extra_noise: np.ndarray | None = None) -> float:
+                      extra_noise: np.ndarray | None = None, cond: np.ndarray | None = None) -> float:
     """The negative log posterior of ``h`` (the quantity :func:`fit_hyper` minimises)."""
     state = {"failures": 0}
     extra = np.zeros(len(y)) if extra_noise is None else extra_noise
-    return _neg_log_posterior(h.pack(), X, y, cat, warp_idx, kernels.pairwise_dists(X, cat), extra, state)[0]
+    D = kernels.pairwise_dists(X, cat, cond=cond)
+    return _neg_log_posterior(h.pack(), X, y, cat, warp_idx, D, extra, state, cond)[0]
 
 
 def fit_hyper(X: np.ndarray, y: np.ndarray, cat: np.ndarray, warp_idx: np.ndarray, starts: list[Hyper],
               extra_noise: np.ndarray | None = None, maxiter: int = 60,
-              diagnostics: list[str] | None = None) -> tuple[Hyper | None, float]:
+              diagnostics: list[str] | None = None, cond: np.ndarray | None = None
+              ) -> tuple[Hyper | None, float]:
     """MAP hyperparameters by L-BFGS-B from each of ``starts``; the best result wins.
+
+    ``cond`` marks the conditional columns (NaN where inactive).
 
     Returns:
         ``(hyper, value)``: the fitted hyperparameters and their negative log posterior, or
         ``(None, inf)`` when every start failed numerically (recorded).
     """
     n, d = X.shape
-    D = kernels.pairwise_dists(X, cat)
+    D = kernels.pairwise_dists(X, cat, cond=cond)
     extra = np.zeros(n) if extra_noise is None else extra_noise
     state = {"failures": 0}
     bounds = _bounds(d, len(warp_idx))
     best_val, best = math.inf, None
     for h0 in starts:
         x0 = np.clip(h0.pack(), [b[0] for b in bounds], [b[1] for b in bounds])
-        res = minimize(_neg_log_posterior, x0, args=(X, y, cat, warp_idx, D, extra, state), jac=True,
+        res = minimize(_neg_log_posterior, x0, args=(X, y, cat, warp_idx, D, extra, state, cond), jac=True,
                        method="L-BFGS-B", bounds=bounds, options={"maxiter": maxiter, "gtol": 1e-3, "ftol": 1e-6})
         if math.isfinite(res.fun) and res.fun < best_val and res.fun < 1e10:
             best_val, best = float(res.fun), Hyper.unpack(res.x, d)

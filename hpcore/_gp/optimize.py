@@ -18,6 +18,12 @@ a point that is likely to be best, chosen at random in proportion to that chance
 
 The optimizer works in model coordinates ``Z`` (warped unit coordinates, categorical indices); the
 caller provides ``snap`` (rounds integer columns) and ``neighbors`` (nearby integer values) there.
+In a conditional space every coordinate the optimizer holds is finite, and the caller's ``mask``
+sets the inactive ones (as the parent columns decide) to NaN before each acquisition evaluation:
+an inactive column has no effect on the value and a zero gradient, so it is never optimised, and
+the point returned has NaN there. Anchors' NaN coordinates are filled for the search only. The
+continuous refinement leaves the integer parents alone (the coordinate search moves them): the
+active set of each start is then fixed while L-BFGS-B runs, and the acquisition has no jumps there.
 Shapes: ``Z`` (m, d); ``acq(Z, grad)`` returns values (m,) and, with ``grad``, gradients (m, d).
 """
 
@@ -46,6 +52,9 @@ class Domain:
         snap: Maps ``Z`` (m, d) to the nearest allowed integer values (identity when no integers).
         neighbors: ``(z, j) -> values`` near ``z[j]`` that integer column ``j`` may take.
         grid: Every allowed point, shape (g, d), when the space is discrete and small; else None.
+        mask: Maps finite ``Z`` (m, d) to the same points with NaN in the inactive coordinates of
+            conditional columns; None when no column is conditional.
+        parents: Columns that conditions depend on.
     """
 
     d: int
@@ -54,10 +63,42 @@ class Domain:
     snap: Callable[[np.ndarray], np.ndarray] = lambda Z: Z
     neighbors: Callable[[np.ndarray, int], np.ndarray] | None = None
     grid: np.ndarray | None = None
+    mask: Callable[[np.ndarray], np.ndarray] | None = None
+    parents: list[int] = field(default_factory=list)
 
     @property
     def numeric(self) -> np.ndarray:
         return np.array([j for j in range(self.d) if j not in self.cat_sizes], dtype=int)
+
+
+def _masked(acq: AcqFn, domain: Domain) -> AcqFn:
+    """``acq`` evaluated with the inactive coordinates set to NaN (their gradient is 0)."""
+    mask = domain.mask
+    if mask is None:
+        return acq
+
+    def masked(Z: np.ndarray, grad: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        Zm = mask(Z)
+        v, g = acq(Zm, grad)
+        return v, None if g is None else np.where(np.isnan(Zm), 0.0, g)
+
+    return masked
+
+
+def _fill(anchors: np.ndarray, domain: Domain) -> np.ndarray:
+    """Anchors with finite coordinates for the search (an inactive column: 0.5, or choice 0)."""
+    if domain.mask is None or not np.isnan(anchors).any():
+        return anchors
+    fill = np.array([0.0 if j in domain.cat_sizes else 0.5 for j in range(domain.d)])
+    return np.where(np.isnan(anchors), fill[None, :], anchors)
+
+
+def _unique_rows(Z: np.ndarray) -> np.ndarray:
+    """The distinct rows of ``Z``, NaN equal to NaN (inactive coordinates)."""
+    if not np.isnan(Z).any():
+        return np.unique(Z, axis=0)
+    U = np.unique(np.where(np.isnan(Z), -1.0, Z), axis=0)  # -1 is never a model coordinate
+    return np.where(U == -1.0, np.nan, U)
 
 
 def _sobol(n: int, d: int, rng: np.random.Generator) -> np.ndarray:
@@ -160,10 +201,12 @@ def maximize(acq: AcqFn, domain: Domain, rng: np.random.Generator, anchors: np.n
         radius: Half-widths (d,) of a box around ``anchors[0]``: when given, the candidates and the
             continuous refinement stay inside it (a local, exploiting search).
     """
+    raw_acq, acq, anchors = acq, _masked(acq, domain), _fill(anchors, domain)
+    finish = domain.mask or (lambda Z: Z)
     if domain.grid is not None:
         v = acq(domain.grid, False)[0]
         i = int(np.argmax(v))
-        return domain.grid[i].copy(), float(v[i])
+        return finish(domain.grid[i:i + 1])[0].copy(), float(v[i])
     lo, hi = np.zeros(domain.d), np.ones(domain.d)
     if radius is not None and len(anchors):
         lo, hi = np.maximum(anchors[0] - radius, 0.0), np.minimum(anchors[0] + radius, 1.0)
@@ -187,9 +230,17 @@ def maximize(acq: AcqFn, domain: Domain, rng: np.random.Generator, anchors: np.n
             starts.append(i)
     S = Z[np.array(starts)]
     S_v = v[np.array(starts)]
-    cols = domain.numeric
+    cols, refine = domain.numeric, acq
+    if domain.mask is not None:
+        cols = np.setdiff1d(cols, domain.parents)
+        inactive = np.isnan(domain.mask(S))
+
+        def refine(Z: np.ndarray, grad: bool) -> tuple[np.ndarray, np.ndarray | None]:
+            v, g = raw_acq(np.where(inactive, np.nan, Z), grad)
+            return v, None if g is None else np.where(inactive, 0.0, g)
+
     if len(cols):
-        R = domain.snap(_lbfgs(acq, S, cols, maxiter, lengthscales, lo, hi))
+        R = domain.snap(_lbfgs(refine, S, cols, maxiter, lengthscales, lo, hi))
         R_v = acq(R, False)[0]
         S, S_v = np.vstack([S, R]), np.concatenate([S_v, R_v])
     best_z, best_v = S[int(np.argmax(S_v))], float(np.max(S_v))
@@ -198,7 +249,7 @@ def maximize(acq: AcqFn, domain: Domain, rng: np.random.Generator, anchors: np.n
             z, val = _coordinate_search(acq, S[i].copy(), float(S_v[i]), domain)
             if val > best_v:
                 best_z, best_v = z, val
-    return best_z.copy(), best_v
+    return finish(best_z[None, :])[0].copy(), best_v
 
 
 def thompson(sample: Callable[[np.ndarray, np.random.Generator], np.ndarray], domain: Domain,
@@ -215,11 +266,12 @@ def thompson(sample: Callable[[np.ndarray, np.random.Generator], np.ndarray], do
         lengthscales: Per-column lengthscales, shape (d,), scaling the perturbations.
         n_candidates: Size of the quasi-random candidate set.
     """
+    finish = domain.mask or (lambda Z: Z)
     if domain.grid is not None:
-        Z = domain.grid
+        Z = _unique_rows(finish(domain.grid)) if domain.mask is not None else domain.grid
     else:
-        Z = _candidates(domain, n_candidates, rng, anchors, lengthscales, np.zeros(domain.d),
+        Z = _candidates(domain, n_candidates, rng, _fill(anchors, domain), lengthscales, np.zeros(domain.d),
                         np.ones(domain.d))[0]
         Z = np.delete(Z, np.arange(n_candidates, n_candidates + len(anchors)), axis=0)
-        Z = np.unique(domain.snap(Z), axis=0)
+        Z = _unique_rows(finish(domain.snap(Z)))
     return Z[int(np.argmin(sample(Z, rng)))].copy()

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import qmc
 
-from hpcore._gp import acquisition, gp
+from hpcore._gp import acquisition, gp, transforms
 from hpcore._gp.encoding import Encoding
 from hpcore._gp.fitchain import FitChain, Rows
 from hpcore._gp.optimize import Domain, maximize, thompson
@@ -61,6 +61,8 @@ class BayesianStrategy(Strategy):
     proposes the minimum of a posterior sample (Thompson sampling) instead. Failed trials count as
     the worst result seen, so their region is avoided; early-stopped trials count with their last
     reported objective, as noisier observations than completed ones (a value from an earlier step).
+    Conditional parameters (``when=``) are modelled natively: an inactive one has no coordinate
+    value (NaN), its own distance in the kernel, and is never optimised nor proposed.
     See ``docs/bayesian.md``.
 
     Args:
@@ -110,7 +112,7 @@ class BayesianStrategy(Strategy):
         self.diagnostics: list[str] = []
         self.ei_ratios: list[float] = []  # max EI / observed range, one per global model-based ask
         # The hyperparameter fits, a pure function of the told results in order (see _gp.fitchain).
-        self._chain = FitChain(d, self.enc.cat, self.enc.warp_idx, self.diagnostics)
+        self._chain = FitChain(d, self.enc.cat, self.enc.warp_idx, self.diagnostics, self.enc.cond)
         self._hyper: gp.Hyper | None = None  # the hyperparameters of the last model-based ask
         self._transfer_U = np.empty((0, d))
         self._transfer_loss = np.empty(0)
@@ -226,14 +228,16 @@ class BayesianStrategy(Strategy):
         else:
             best = float(np.min(y_good)) if len(y_good) else float(np.min(y_old))
         # Duplicates (repeated asks in a discrete space, re-run configurations) are merged with
-        # their mean: identical rows make the kernel matrix singular and add no information.
-        Xu, inv = np.unique(X, axis=0, return_inverse=True)
+        # their mean: identical rows make the kernel matrix singular and add no information. An
+        # inactive coordinate (NaN) equals another one: -1 stands for it, never a model coordinate.
+        inactive = np.isnan(X)
+        Xu, inv = np.unique(np.where(inactive, -1.0, X) if inactive.any() else X, axis=0, return_inverse=True)
         inv = inv.reshape(-1)
         if len(Xu) < len(X):
             counts = np.bincount(inv)
             y = np.bincount(inv, weights=y) / counts
             extra = np.bincount(inv, weights=extra) / counts / counts
-            X = Xu
+            X = np.where(Xu == -1.0, np.nan, Xu) if inactive.any() else Xu
         return X, y, extra, best
 
     def _dataset(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
@@ -294,9 +298,22 @@ class BayesianStrategy(Strategy):
             rows[:, j] = vals
             return h.warp_inputs(rows, widx)[:, j]
 
+        mask = None
+        if enc.cond.any():
+            # The parents' values decide; an integer parent's warped coordinate is unwarped first.
+            warped = [(c, j) for c, j in enumerate(widx) if j in enc.parent_cols]
+
+            def mask(Z: np.ndarray) -> np.ndarray:
+                P = Z
+                if warped:
+                    P = Z.copy()
+                    for c, j in warped:
+                        P[:, j] = transforms.kumaraswamy_inverse(Z[:, j], h.warp[c, 0], h.warp[c, 1])
+                return np.where(enc.active(Z, P), Z, np.nan)
+
         grid = enc.grid()
         return Domain(enc.d, enc.cat_sizes, int_cols, snap, neighbors,
-                      None if grid is None else h.warp_inputs(grid, widx))
+                      None if grid is None else h.warp_inputs(grid, widx), mask, enc.parent_cols)
 
     def _model_point(self, rng: np.random.Generator, mode: str = "global") -> dict[str, Any]:
         """The configuration maximising log EI in the whole space (``mode="global"``), within
@@ -309,7 +326,7 @@ class BayesianStrategy(Strategy):
         X, y, extra, anchors, best = self._dataset(rng)
         h = self._fit()
         widx = self.enc.warp_idx
-        model = gp.GPModel(h.warp_inputs(X, widx), y, h, self.enc.cat, extra, self.diagnostics)
+        model = gp.GPModel(h.warp_inputs(X, widx), y, h, self.enc.cat, extra, self.diagnostics, self.enc.cond)
         pending = None
         if self.pending:
             Up = np.array([self.space.encode(t.params) for t in self.pending.values()])
@@ -326,9 +343,18 @@ class BayesianStrategy(Strategy):
         if mode == "global":  # a search in a box says nothing about what is left elsewhere
             spread = float(np.max(y) - np.min(y))
             self.ei_ratios.append(math.exp(value) / spread if spread > 0 else math.inf)
-        if pending is not None and np.min(np.max(np.abs(model.Z - z) / lengthscales, axis=1)) < REPEAT_TOL:
+        if pending is not None and np.min(np.max(self._gaps(model.Z, z) / lengthscales, axis=1)) < REPEAT_TOL:
             z = thompson(model.sample, domain, rng, zanchors, lengthscales, n_cand)
         return self.enc.decode(h.unwarp_inputs(z[None, :], widx)[0])
+
+    @staticmethod
+    def _gaps(Z: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """``|Z - z|`` per coordinate (n, d), with two inactive (NaN) coordinates equal and an
+        active one infinitely far from an inactive one."""
+        gaps = np.abs(Z - z)
+        if not np.isnan(gaps).any():
+            return gaps
+        return np.where(np.isnan(Z) & np.isnan(z), 0.0, np.where(np.isnan(gaps), np.inf, gaps))
 
 
 @hookimpl
