@@ -77,7 +77,7 @@ class BarNet(pl.LightningModule):
         self.log("val_acc", (self(x).argmax(1) == y).float().mean())
 
     def configure_optimizers(self):
-        return hpcore_lightning.make_optimizer(self.params, self)  # Adam, AdamW, SGD or RMSprop with the trial's active values
+        return hpcore_lightning.make_optimizer(self.params, self)  # the trial's optimizer, active values only
 
 
 def train(params: dict, reporter: hpcore.Reporter, epochs: int = 6) -> None:
