@@ -225,7 +225,7 @@ def model_family(p: Mapping[str, Any]) -> float:
 
     if p["model"] == "logreg":
         model = make_pipeline(StandardScaler(), LogisticRegression(
-            C=p["lr_C"], l1_ratio=1.0 if p["lr_penalty"] == "l1" else 0.0, solver="liblinear"))
+            C=p["lr_C"], l1_ratio=1.0 if p["lr_penalty"] == "l1" else 0.0, solver="liblinear", random_state=0))
     elif p["model"] == "knn":
         model = make_pipeline(StandardScaler(), KNeighborsClassifier(
             n_neighbors=p["knn_k"], weights=p["knn_weights"], p=p["knn_p"], n_jobs=1))
