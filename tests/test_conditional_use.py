@@ -9,12 +9,9 @@ import csv
 import json
 import math
 import os
-import signal
-import sqlite3
 import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
 
@@ -22,8 +19,9 @@ import hpcore
 import hpcore.plot
 from hpcore import Categorical, Float, SearchSpace
 from hpcore.results import TuningResult
-from hpcore.store import Store
 from hpcore.strategies.grid import GridStrategy
+
+from proctools import kill_mid_job
 
 
 def space():
@@ -250,27 +248,7 @@ def test_sigkill_then_resume_keeps_active_parameters(tmp_path, strategy):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]))
     cmd = [sys.executable, str(tmp_path / "job.py"), db, strategy]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            time.sleep(0.05)
-            try:
-                with sqlite3.connect(db) as con:
-                    states = [s for (s,) in con.execute("SELECT state FROM trials")]
-            except sqlite3.OperationalError:
-                continue
-            if states.count("completed") >= 2 and "running" in states:
-                break
-        else:
-            pytest.fail("the job did not reach two finished trials in time")
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(10)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-    store = Store(db, read_only=True)
-    before = {t.id: t for t in store.trials("default")}
-    store.close()
+    before = kill_mid_job(proc, db, timeout=60)
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     result = TuningResult.from_store(db)

@@ -12,7 +12,6 @@ bounds, for a loaded machine.
 import os
 import re
 import signal
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -35,7 +34,7 @@ from hpcore.jobfile import job_from_dict  # noqa: E402
 from hpcore.store import Store  # noqa: E402
 
 import executor_contract as contract  # noqa: E402
-from proctools import wait_until  # noqa: E402
+from proctools import kill_mid_job, wait_until  # noqa: E402
 from trainfns import fails_for_large_x, hangs_when_large, quadratic, slow_steps  # noqa: E402
 
 TESTS = os.path.dirname(os.path.abspath(__file__))
@@ -326,27 +325,7 @@ def test_controller_killed_mid_job_resumes_on_the_same_store(tmp_path):
     env = dict(os.environ, PYTHONPATH=TESTS + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.Popen([sys.executable, str(script), db], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            time.sleep(0.1)
-            try:
-                with sqlite3.connect(db) as con:
-                    s = dict(con.execute("SELECT id, state FROM trials"))
-            except sqlite3.OperationalError:
-                continue
-            if list(s.values()).count("completed") >= 2 and "running" in s.values():
-                break
-        else:
-            pytest.fail("the job did not reach two finished trials in time")
-        os.killpg(proc.pid, signal.SIGKILL)  # the controller, its LocalCluster and its workers
-        proc.wait(10)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-    store = Store(db, read_only=True)
-    before = {t.id: t for t in store.trials("default")}
-    store.close()
+    before = kill_mid_job(proc, db, timeout=90)  # the controller, its LocalCluster and its workers
     done_before = {i: t for i, t in before.items() if t.state.finished}
     interrupted = [i for i, t in before.items() if not t.state.finished]
     assert len(done_before) >= 2 and interrupted

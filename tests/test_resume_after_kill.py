@@ -1,16 +1,15 @@
 """A job killed with SIGKILL in the middle of a trial resumes with every finished trial intact."""
 
 import os
-import signal
-import sqlite3
 import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
 
 from hpcore.store import Store
+
+from proctools import kill_mid_job
 
 TESTS = os.path.dirname(os.path.abspath(__file__))
 
@@ -27,11 +26,6 @@ SCRIPT = textwrap.dedent('''
 ''')
 
 
-def states(db):
-    with sqlite3.connect(db) as con:
-        return dict(con.execute("SELECT id, state FROM trials"))
-
-
 @pytest.mark.parametrize("parallel", [1, 2])
 def test_sigkill_mid_trial_then_resume(tmp_path, parallel):
     script = tmp_path / "job.py"
@@ -40,27 +34,7 @@ def test_sigkill_mid_trial_then_resume(tmp_path, parallel):
     env = dict(os.environ, PYTHONPATH=TESTS + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.Popen([sys.executable, str(script), db, str(parallel)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-    deadline = time.monotonic() + 90
-    try:
-        while time.monotonic() < deadline:
-            time.sleep(0.1)
-            if os.path.exists(db):
-                try:
-                    s = states(db)
-                except sqlite3.OperationalError:
-                    continue
-                if list(s.values()).count("completed") >= 2 and "running" in s.values():
-                    break
-        else:
-            pytest.fail("the job did not reach two finished trials in time")
-        os.killpg(proc.pid, signal.SIGKILL)  # the controller and its workers, mid-trial
-        proc.wait(10)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-    store = Store(db, read_only=True)
-    before = {t.id: t for t in store.trials("default")}
-    store.close()
+    before = kill_mid_job(proc, db, timeout=90)
     done_before = {i: t for i, t in before.items() if t.state.finished}
     interrupted = [i for i, t in before.items() if not t.state.finished]
     assert len(done_before) >= 2 and interrupted
