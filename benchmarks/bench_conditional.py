@@ -14,8 +14,9 @@ got exactly the active parameters (an inactive one stops the benchmark).
 
 Contenders, each on its library's defaults seeded with the run's seed: ``hpcore:bayesian``,
 ``hpcore:random``, ``optuna:tpe`` (``TPESampler(multivariate=True, group=True)``), ``optuna:gp``
-(``GPSampler()``) and ``smac:hpo`` (SMAC3's ``HyperparameterOptimizationFacade``, deterministic);
-a contender whose library is not installed is skipped with the reason.
+(``GPSampler()``) and ``smac:hpo`` (SMAC3's ``HyperparameterOptimizationFacade``, seeded, yet the
+only contender whose runs differ from one run to the next); a contender whose library is not
+installed is skipped with the reason.
 
 The report (``--md``, and ``--json`` with every run) gives per problem the median simple regret
 and its interquartile range, the mean rank, whether hpcore:bayesian is at or below
