@@ -22,6 +22,7 @@ from hpcore.errors import ConfigError, SearchExhausted, TrialsFailed
 from hpcore.executors._interrupts import sigterm_interrupts
 from hpcore.executors.base import Executor, Outcome, Task, describe
 from hpcore.jobcheck import check_plugins, check_settings
+from hpcore.objectives import Objectives
 from hpcore.outcomes import FailFast, completion_reasons, objective_from
 from hpcore.progress import Progress
 from hpcore.results import TuningResult
@@ -30,7 +31,6 @@ from hpcore.space import SearchSpace
 from hpcore.stopping import NoStopper, Stopper, create_stopper
 from hpcore.store import Store
 from hpcore.strategies import Strategy, create_tuner
-from hpcore.strategies.base import check_direction
 from hpcore.trial import Trial, TrialRecord, TrialState
 from hpcore.warmstart import warm_start
 
@@ -57,13 +57,17 @@ class TuningJob:
             number, a dict of metrics holding ``objective``, or None when it reported the objective
             through ``reporter.report(step, **metrics)``.
         space: The search space (or its plain-dict form).
-        objective: Name of the metric to optimise.
-        direction: ``"minimize"`` or ``"maximize"``.
+        objective: Name of the metric to optimise; a list of names for several objectives (the
+            result is then a Pareto front: :meth:`TuningResult.pareto_front`).
+        direction: ``"minimize"`` or ``"maximize"``; a list, one per objective, with several.
+        constraints: ``"METRIC OP NUMBER"`` strings (OP one of ``<=``, ``<``, ``>=``, ``>``), such as
+            ``"latency_ms <= 5"``: a trial whose metric breaks one is kept, marked infeasible and
+            never the best. The metric comes from what the training function returns or reports.
         strategy: A registered strategy: ``bayesian`` (default), ``random``, ``grid``, ``hyperband``...
         max_trials: Number of distinct trials (retries do not count).
         max_parallel: Trials running at once.
         max_runtime: Seconds after which no trial starts and running ones are asked to stop.
-        target: Stop once a trial reaches this objective value (or better).
+        target: Stop once a feasible trial reaches this objective value (or better); one objective only.
         max_trials_without_improvement: Stop after this many finished trials in a row that did not
             improve the best value by more than ``min_improvement`` (relative).
         min_improvement: Relative improvement that counts for the criterion above (0.01 = 1%).
@@ -119,8 +123,9 @@ class TuningJob:
         True
     """
 
-    def __init__(self, train: Callable[..., Any], space: SearchSpace | dict[str, Any], objective: str = "objective",
-                 direction: str = "minimize", strategy: str = "bayesian", *, max_trials: int = 20,
+    def __init__(self, train: Callable[..., Any], space: SearchSpace | dict[str, Any],
+                 objective: str | list[str] = "objective", direction: str | list[str] = "minimize",
+                 strategy: str = "bayesian", *, constraints: list[str] | None = None, max_trials: int = 20,
                  max_parallel: int = 1, max_runtime: float | None = None, target: float | None = None,
                  max_trials_without_improvement: int | None = None, min_improvement: float = 0.0,
                  complete_on_convergence: bool = False, max_retries: int = 0, fail_fast: int | None = 3,
@@ -133,12 +138,14 @@ class TuningJob:
                  durability: str = "normal") -> None:
         if not callable(train):
             raise ConfigError(f"train={train!r} is not callable; pass a function train(params, reporter)")
-        if not isinstance(objective, str) or not objective:
+        if not isinstance(objective, (str, list, tuple)) or not objective:
             raise ConfigError(f"objective={objective!r}: give the name of the metric to optimise")
         self.train = train
         self.space = space if isinstance(space, SearchSpace) else SearchSpace(space)
-        self.objective = objective
-        self.direction = check_direction(direction)
+        self.objectives = Objectives(list(objective) if isinstance(objective, tuple) else objective,
+                                     list(direction) if isinstance(direction, tuple) else direction, constraints)
+        self.objective, self.direction = self.objectives.objective, self.objectives.direction
+        self.constraints = [str(c) for c in self.objectives.constraints]
         self.strategy_name = strategy
         self.max_trials, self.max_parallel = max_trials, max_parallel
         self.max_runtime, self.target = max_runtime, target
@@ -179,7 +186,7 @@ class TuningJob:
 
     def config(self) -> dict[str, Any]:
         """What identifies this job in its store (a resumed job must match it)."""
-        return {"space": self.space.to_dict(), "objective": self.objective, "direction": self.direction,
+        return {"space": self.space.to_dict(), **self.objectives.config(),
                 "strategy": self.strategy_name, "seed": self.seed, "train": describe(self.train)}
 
     def _open(self) -> None:
@@ -213,8 +220,8 @@ class TuningJob:
             if callable(make):
                 warnings.warn(f"early_stopping={self.early_stopping!r} replaces the {self.strategy_name} strategy's "
                               "own stopping rule (its brackets); use early_stopping='none' to keep it", stacklevel=3)
-            return create_stopper(self.early_stopping, self.direction, **self.stopper_options)
-        return make() if callable(make) else NoStopper(self.direction)
+            return create_stopper(self.early_stopping, self.objectives.directions[0], **self.stopper_options)
+        return make() if callable(make) else NoStopper(self.objectives.directions[0])
 
     def finished_records(self) -> list[TrialRecord]:
         """Records of the trials that have ended, so far."""
@@ -237,18 +244,19 @@ class TuningJob:
     def _run(self) -> TuningResult:
         self._open()
         assert self.store is not None
-        self.strategy = create_tuner(self.strategy_name, self.space, self.direction, self.seed,
+        self.strategy = create_tuner(self.strategy_name, self.space, self.direction, self.seed, self.constraints,
                                      **self.strategy_options)
         self.stopper = self._make_stopper(self.strategy)
         self._records, self._live, self._ending, self._hard_stop = {}, {}, None, False
         if self.warm_start:  # first, as when the job started: the strategy sees results in the same order
-            warm_start(self.strategy, self.strategy_name, self.warm_start, self.warm_start_type,
-                       self.objective, self.direction)
-        finished, interrupted = replay(self.store, self.name, self.space, self.objective, self.strategy, self.stopper)
+            warm_start(self.strategy, self.strategy_name, self.warm_start, self.warm_start_type, self.objectives)
+        finished, interrupted = replay(self.store, self.name, self.space, self.objectives, self.strategy,
+                                       self.stopper)
         self._records = {r.id: r for r in finished}
         queue = [(Trial(r.id, r.params), r.attempt) for r in interrupted]
         executor = self._make_executor()
-        progress = Progress(self.max_trials, self.objective, self.direction) if self.progress else None
+        progress = (Progress(self.max_trials, self.objective, self.direction, constraints=self.constraints)
+                    if self.progress else None)
         if progress is not None:
             plugins.register(progress, name=f"hpcore-progress-{id(progress)}")
         self._deadline = None if self.max_runtime is None else time.monotonic() + self.max_runtime
@@ -295,7 +303,7 @@ class TuningJob:
         diagnostics = list(getattr(self.strategy, "diagnostics", []) or [])
         trials = [replace(r, params=self.space.restore(r.params)) for r in self.store.trials(self.name)]
         return TuningResult(trials, self.objective, self.direction, self.name,
-                            self.store_path, self._ending or "", diagnostics)
+                            self.store_path, self._ending or "", diagnostics, constraints=self.constraints)
 
     def _n_trials(self) -> int:
         return len(self._records) + len(self._live)
@@ -339,9 +347,10 @@ class TuningJob:
             return live.stop_reason is not None or self._hard_stop
         self.store.add_report(self.name, trial_id, live.attempt, step, metrics)
         live.last_step, live.last_metrics = step, metrics
-        value = metrics.get(self.objective)
+        first = self.objectives.names[0]  # early stopping follows the first objective
+        value = metrics.get(first)
         if value is not None and not math.isfinite(value):
-            warnings.warn(f"trial {trial_id}: {self.objective}={value} at step {step} is not finite; "
+            warnings.warn(f"trial {trial_id}: {first}={value} at step {step} is not finite; "
                           "early stopping ignores it", stacklevel=2)
         elif value is not None and live.stop_reason is None:
             live.stop_reason = self.stopper.report(trial_id, step, value)
@@ -357,7 +366,7 @@ class TuningJob:
         live = self._live.pop(outcome.trial_id)
         value, metrics, error, retriable = None, {}, None, False
         if outcome.kind == "ok":
-            value, metrics, error = objective_from(outcome.result, self.objective, live.last_metrics)
+            value, metrics, error = objective_from(outcome.result, self.objectives, live.last_metrics)
             state = TrialState.FAILED if error else (
                 TrialState.STOPPED if live.stop_reason else TrialState.COMPLETED)
         elif outcome.kind == "timeout":
@@ -372,7 +381,7 @@ class TuningJob:
         reason = live.stop_reason if state is TrialState.STOPPED else None
         self.store.finish_trial(self.name, live.trial.id, state, value, metrics, error, reason, live.last_step)
         self.stopper.finish(live.trial.id, state, value)
-        self.strategy.tell(live.trial, value, state)
+        self.strategy.tell(live.trial, self.objectives.result_value(value, metrics), state, metrics)
         record = TrialRecord(live.trial.id, live.trial.params, state, value, metrics, live.attempt,
                              live.last_step, error, reason, outcome.started, outcome.finished)
         self._records[record.id] = record

@@ -40,6 +40,12 @@ def check_settings(job: Any) -> None:
         if v is not None and not (isinstance(v, (int, float)) and v > 0):
             raise ConfigError(f"{label}={v!r}: use a number of seconds > 0, or None")
     job.target = check_number("target", job.target)
+    several = job.objectives.several
+    for label in ("target", "max_trials_without_improvement"):
+        if several and getattr(job, label) is not None:
+            raise ConfigError(f"{label}= applies to one objective and this job has {len(job.objectives.names)} "
+                              f"({', '.join(job.objectives.names)}); remove it, or tune one objective with the "
+                              "others as constraints")
     job.max_trials_without_improvement = check_number(
         "max_trials_without_improvement", job.max_trials_without_improvement, integer=True, minimum=1)
     job.min_improvement = check_number("min_improvement", job.min_improvement, minimum=0, optional=False)
@@ -65,12 +71,12 @@ def check_plugins(job: Any) -> None:
     """
     factory = plugins.lookup("strategies", job.strategy_name)
     check_options("strategy", job.strategy_name, factory, job.strategy_options,
-                  fixed=("space", "direction", "seed"))
-    create_tuner(job.strategy_name, job.space, job.direction, job.seed, **job.strategy_options)
+                  fixed=("space", "direction", "seed", "constraints"))
+    create_tuner(job.strategy_name, job.space, job.direction, job.seed, job.constraints, **job.strategy_options)
     factory = plugins.lookup("stoppers", job.early_stopping)
     if job.early_stopping != "none":
         check_options("stopper", job.early_stopping, factory, job.stopper_options, fixed=("direction",))
-        create_stopper(job.early_stopping, job.direction, **job.stopper_options)
+        create_stopper(job.early_stopping, job.objectives.directions[0], **job.stopper_options)
     elif job.stopper_options:
         raise ConfigError(
             f"stopper_options={job.stopper_options!r} apply to early_stopping, which is 'none'; set "

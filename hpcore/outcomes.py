@@ -7,19 +7,22 @@ import numbers
 import warnings
 from typing import Any
 
+from hpcore.objectives import Objectives
 from hpcore.results import best_of
 from hpcore.trial import TrialRecord, TrialState
 
 __all__ = ["FailFast", "completion_reasons", "objective_from", "recordable"]
 
 
-def objective_from(result: Any, name: str,
+def objective_from(result: Any, objectives: Objectives | str,
                    reported: dict[str, float]) -> tuple[float | None, dict[str, Any], str | None]:
     """Returns ``(value, final metrics, error)`` from a trial's return value and last report.
 
-    A number is the objective; a dict must hold ``name``; ``None`` (or a dict without it) takes the
-    last reported value of ``name``. Anything else, a missing objective or a non-finite one gives an
-    error message naming what the trial did give.
+    A number is the objective (of a job with one objective); a dict must hold every objective and
+    constrained metric; ``None`` (or a dict without one of them) takes the last reported value.
+    ``value`` is the first objective's; the metrics hold every objective and constrained metric.
+    Anything else, a missing metric or a non-finite one gives an error message naming what the
+    trial did give.
 
     Example:
         >>> objective_from({"auc": 0.9, "loss": 0.3}, "auc", {})
@@ -29,36 +32,45 @@ def objective_from(result: Any, name: str,
         >>> print(objective_from({"acc": 0.7}, "auc", {})[2])  # doctest: +ELLIPSIS
         objective 'auc' is missing from what the trial returned and reported (it gave: acc); ...
     """
+    goal = objectives if isinstance(objectives, Objectives) else Objectives(objectives)
+    first = goal.names[0]
     if isinstance(result, bool):
         return None, {}, f"the training function returned {result!r}, not a number or a dict of metrics"
     if isinstance(result, numbers.Real):
-        metrics: dict[str, Any] = {name: result}
+        if len(goal.metrics_needed()) > 1:
+            return None, {first: result}, (f"the training function returned a number; return a dict of metrics "
+                                           f"holding {', '.join(goal.metrics_needed())}")
+        metrics: dict[str, Any] = {first: result}
     elif isinstance(result, dict):
         metrics = dict(result)
     elif result is None:
         metrics = {}
     else:
         return None, {}, (f"the training function returned {type(result).__name__}; return a number, "
-                          f"a dict of metrics holding {name!r}, or None after reporting {name!r}")
-    value = metrics.get(name)
-    if value is None and name in reported:
-        value = reported[name]
-        metrics.setdefault(name, value)
-    if value is None:
+                          f"a dict of metrics holding {first!r}, or None after reporting {first!r}")
+    for name in goal.metrics_needed():
+        if metrics.get(name) is None and name in reported:
+            metrics[name] = reported[name]
+    missing = goal.missing(metrics)
+    if missing:
         names = sorted(set(metrics) | set(reported))
-        return None, metrics, (f"objective {name!r} is missing from what the trial returned and reported "
-                               f"(it gave: {', '.join(names) or 'nothing'}); "
-                               "return it or set objective= to one of those")
-    try:
-        value = float(value)
-    except OverflowError:
-        return None, recordable(metrics, keep=name), f"objective {name!r} is too large for a float ({_brief(value)})"
-    except (TypeError, ValueError):
-        return None, recordable(metrics, keep=name), f"objective {name!r} is {_brief(value)}, not a number"
-    if not math.isfinite(value):
-        return None, recordable(metrics, keep=name), f"objective {name!r} is {value} (not finite)"
-    metrics[name] = value
-    return value, recordable(metrics), None
+        kind = "objective" if missing[0] in goal.names else "constrained metric"
+        fix = "set objective= to one of those" if kind == "objective" else "fix the constraint's metric name"
+        return None, metrics, (f"{kind} {missing[0]!r} is missing from what the trial returned and reported "
+                               f"(it gave: {', '.join(names) or 'nothing'}); return it or {fix}")
+    for name in goal.metrics_needed():
+        kind = "objective" if name in goal.names else "constrained metric"
+        value = metrics[name]
+        try:
+            value = float(value)
+        except OverflowError:
+            return None, recordable(metrics, keep=name), f"{kind} {name!r} is too large for a float ({_brief(value)})"
+        except (TypeError, ValueError):
+            return None, recordable(metrics, keep=name), f"{kind} {name!r} is {_brief(value)}, not a number"
+        if not math.isfinite(value):
+            return None, recordable(metrics, keep=name), f"{kind} {name!r} is {value} (not finite)"
+        metrics[name] = value
+    return metrics[first], recordable(metrics), None
 
 
 def _brief(value: Any) -> str:
@@ -129,22 +141,27 @@ def completion_reasons(job: Any, done: list[TrialRecord]) -> list[tuple[str, boo
     ``complete_on_convergence`` with the strategy's ``converged()``.
     """
     out: list[tuple[str, bool]] = []
-    sign = 1.0 if job.direction == "minimize" else -1.0
-    best = best_of(done, job.direction)
+    if job.objectives.several:  # target and patience are refused with several objectives (check_settings)
+        done = []
+    direction, objective = job.objectives.directions[0], job.objectives.names[0]
+    sign = 1.0 if direction == "minimize" else -1.0
+    best = best_of(done, direction, job.objectives.constraints)
     if best is not None and job.target is not None and sign * best.value <= sign * job.target:  # type: ignore[operator]
-        out.append((f"target {job.objective}={job.target:g} reached by trial {best.id}", True))
+        out.append((f"target {objective}={job.target:g} reached by trial {best.id}", True))
     patience = job.max_trials_without_improvement
     if patience and len(done) > patience:
         since, best_so_far = 0, None
         for r in sorted(done, key=lambda r: (r.finished or 0, r.id)):
             v = r.value if r.state in (TrialState.COMPLETED, TrialState.STOPPED) else None
+            if v is not None and not job.objectives.is_feasible(r.metrics):
+                v = None
             if v is not None and (best_so_far is None
                                   or sign * v < sign * best_so_far - job.min_improvement * abs(best_so_far)):
                 best_so_far, since = v, 0
             else:
                 since += 1
         if since >= patience:
-            out.append((f"best {job.objective} not improved for {since} trials", False))
+            out.append((f"best {objective} not improved for {since} trials", False))
     if job.complete_on_convergence and job.strategy is not None and job.strategy.converged():
         out.append((f"the {job.strategy_name} strategy converged", False))
     return out

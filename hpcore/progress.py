@@ -6,7 +6,8 @@ import sys
 from typing import Any
 
 from hpcore.hookspec import hookimpl
-from hpcore.results import best_of
+from hpcore.objectives import Objectives
+from hpcore.results import TuningResult, best_of
 from hpcore.trial import TrialRecord
 
 __all__ = ["Progress"]
@@ -21,8 +22,11 @@ class Progress:
         '0/10 trials'
     """
 
-    def __init__(self, total: int, objective: str, direction: str, stream: Any = "stderr") -> None:
-        self.total, self.objective, self.direction = total, objective, direction
+    def __init__(self, total: int, objective: str | list[str], direction: str | list[str],
+                 stream: Any = "stderr", constraints: list[str] | None = None) -> None:
+        self.total = total
+        self.goal = Objectives(objective, direction, constraints)
+        self.objective, self.direction = self.goal.names[0], self.goal.directions[0]
         self.stream = sys.stderr if stream == "stderr" else stream
         self.done: list[TrialRecord] = []
         self._bar = None
@@ -36,10 +40,20 @@ class Progress:
 
     def line(self) -> str:
         text = f"{len(self.done)}/{self.total} trials"
-        best = best_of(self.done, self.direction)
+        best = self._best()
         if best is not None:
             text += f", best {self.objective}={best.value:.5g} (trial {best.id})"
+        elif self.goal.several:
+            text += f", Pareto front {self._front()}"
         return text
+
+    def _best(self) -> TrialRecord | None:
+        return None if self.goal.several else best_of(self.done, self.direction, self.goal.constraints)
+
+    def _front(self) -> int:
+        result = TuningResult(self.done, self.goal.objective, self.goal.direction,
+                              constraints=[str(c) for c in self.goal.constraints])
+        return len(result.pareto_front())
 
     @hookimpl
     def hpcore_job_start(self, job: Any) -> None:
@@ -50,11 +64,13 @@ class Progress:
     @hookimpl
     def hpcore_trial_finish(self, job: Any, trial: Any, record: TrialRecord) -> None:
         self.done.append(record)
-        best = best_of(self.done, self.direction)
+        best = self._best()
         if self._bar is not None:
             self._bar.update(1)
             if best is not None:
                 self._bar.set_postfix_str(f"best {self.objective}={best.value:.5g}", refresh=True)
+            elif self.goal.several:
+                self._bar.set_postfix_str(f"Pareto front {self._front()}", refresh=True)
         elif self.stream is not None:
             value = "-" if record.value is None else f"{record.value:.5g}"
             print(f"[hpcore] trial {record.id} {record.state} {self.objective}={value} | {self.line()}",

@@ -4,24 +4,41 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from hpcore.errors import ConfigError
+from hpcore.objectives import Constraint, Objectives
+from hpcore.pareto import nondominated
 from hpcore.trial import TrialRecord, TrialState
 
 if TYPE_CHECKING:  # the space module is only needed for the type hint
     from hpcore.advice import Advice
     from hpcore.space import SearchSpace
 
-__all__ = ["TuningResult", "best_of"]
+__all__ = ["TuningResult", "best_of", "feasible"]
 
 
-def best_of(records: list[TrialRecord], direction: str) -> TrialRecord | None:
-    """The best completed trial (or, if none completed, the best early-stopped one)."""
+def feasible(record: TrialRecord, constraints: Sequence[Constraint]) -> bool:
+    """Whether the trial's final metrics satisfy every constraint (a missing metric does not)."""
+    for c in constraints:
+        v = record.metrics.get(c.metric)
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or not c.feasible(v):
+            return False
+    return True
+
+
+def best_of(records: list[TrialRecord], direction: str,
+            constraints: Sequence[Constraint] = ()) -> TrialRecord | None:
+    """The best completed trial (or, if none completed, the best early-stopped one) among those
+    that satisfy every constraint."""
     sign = 1.0 if direction == "minimize" else -1.0
     for states in ((TrialState.COMPLETED,), (TrialState.STOPPED,)):
-        done = [r for r in records if r.state in states and r.value is not None and math.isfinite(r.value)]
+        done = [r for r in records if r.state in states and r.value is not None and math.isfinite(r.value)
+                and feasible(r, constraints)]
         if done:
             return min(done, key=lambda r: (sign * r.value, r.id))  # type: ignore[operator]
     return None
@@ -33,8 +50,8 @@ class TuningResult:
 
     Attributes:
         trials: Every trial of the job, by id.
-        objective: The objective metric's name.
-        direction: ``minimize`` or ``maximize``.
+        objective: The objective metric's name (a list of names with several objectives).
+        direction: ``minimize`` or ``maximize`` (a list, one per objective, with several).
         name: The job's name in its store.
         store: The store's path (None for an in-memory store).
         end_reason: Why the job ended (budget used, target reached, runtime, ...).
@@ -42,6 +59,7 @@ class TuningResult:
             read ranges, scales and categories from it).
         curves: Intermediate reports per trial id, ``[(step, metrics), ...]`` of its last attempt,
             when loaded (:meth:`from_store` fills it; the learning-curve plot needs it).
+        constraints: The job's constraints, ``"METRIC OP NUMBER"`` strings.
 
     Example:
         >>> from hpcore.trial import TrialRecord, TrialState
@@ -60,6 +78,7 @@ class TuningResult:
     diagnostics: list[str] = field(default_factory=list)
     space: SearchSpace | None = field(default=None, repr=False)
     curves: dict[int, list[tuple[int, dict[str, float]]]] | None = field(default=None, repr=False)
+    constraints: list[str] = field(default_factory=list)
 
     @classmethod
     def from_store(cls, path: str, name: str | None = None, curves: bool = True) -> TuningResult:
@@ -101,14 +120,48 @@ class TuningResult:
                     if attempt == last[trial]:
                         curve_map[trial].append((step, metrics))
             return cls(store.trials(name), cfg.get("objective", "objective"), cfg.get("direction", "minimize"),
-                       name, path, space=space, curves=curve_map)
+                       name, path, space=space, curves=curve_map, constraints=list(cfg.get("constraints", [])))
         finally:
             store.close()
 
     @property
+    def objectives(self) -> Objectives:
+        """The objectives, their directions and the constraints (``.names``, ``.directions``, ``.constraints``)."""
+        return Objectives(self.objective, self.direction, self.constraints)
+
+    @property
     def best(self) -> TrialRecord | None:
-        """The best trial (``.params``, ``.value``, ``.id``), or None if no trial produced an objective."""
-        return best_of(self.trials, self.direction)
+        """The best feasible trial (``.params``, ``.value``, ``.id``), or None if no trial produced an
+        objective (or, with constraints, none is feasible).
+
+        Raises:
+            ConfigError: With several objectives, where :meth:`pareto_front` is the result.
+        """
+        goal = self.objectives
+        if goal.several:
+            raise ConfigError(f"result.best needs one objective and this job has {len(goal.names)} "
+                              f"({', '.join(goal.names)}); use result.pareto_front() for the trials no other "
+                              "trial beats on every objective")
+        return best_of(self.trials, goal.directions[0], goal.constraints)
+
+    def feasible(self, record: TrialRecord) -> bool:
+        """Whether a trial satisfies every constraint of the job (always True without constraints)."""
+        return feasible(record, self.objectives.constraints)
+
+    def pareto_front(self) -> list[TrialRecord]:
+        """The feasible trials that no other feasible trial dominates, by id.
+
+        A trial dominates another when it is at least as good on every objective and better on one.
+        Completed trials count (early-stopped ones only when none completed). With one objective the
+        front is the best trial (and any tied with it).
+        """
+        goal = self.objectives
+        for states in ((TrialState.COMPLETED,), (TrialState.STOPPED,)):
+            done = [r for r in self.trials if r.state in states and self.feasible(r) and goal.losses(r.metrics)]
+            if done:
+                mask = nondominated(np.array([goal.losses(r.metrics) for r in done], dtype=float))
+                return [r for r, keep in zip(done, mask, strict=True) if keep]
+        return []
 
     def counts(self) -> dict[str, int]:
         """Number of trials per state."""
@@ -141,12 +194,21 @@ class TuningResult:
             raise ConfigError(f"state {state!r} does not exist; use one of "
                               f"{', '.join(s.value for s in TrialState)}")
         names = self.param_names()
+        goal = self.objectives
+        front = {r.id for r in self.pareto_front()} if goal.several else set()
         out = []
         for r in self.trials:
             if state is not None and str(r.state) != state:
                 continue
             row = r.to_row()
             head = {k: row.pop(k) for k in ("trial", "state", "value", "step", "retries", "started", "duration")}
+            if goal.several:  # one column per objective in place of value
+                del head["value"]
+                values = {f"value_{n}": r.metrics.get(n) if r.value is not None else None for n in goal.names}
+                head = {"trial": head.pop("trial"), "state": head.pop("state")} | values | head
+                head["pareto"] = r.id in front
+            if goal.constraints:
+                head["feasible"] = r.value is not None and self.feasible(r)
             params = {n: row.pop(n, None) for n in names}
             out.append(head | params | row)
         return out
@@ -181,11 +243,31 @@ class TuningResult:
         return advise(self)
 
     def summary(self) -> str:
-        """A short text summary: counts, best value and parameters."""
+        """A short text summary: counts, best value and parameters (the Pareto front with several objectives)."""
         counts = ", ".join(f"{n} {s}" for s, n in sorted(self.counts().items()))
         lines = [f"job {self.name!r}: {len(self.trials)} trials ({counts or 'none'})"]
         if self.end_reason:
             lines.append(f"ended: {self.end_reason}")
+        goal = self.objectives
+        usable = [r for r in self.trials if r.value is not None]
+        if goal.constraints:
+            n_ok = sum(self.feasible(r) for r in usable)
+            lines.append(f"feasible: {n_ok} of {len(usable)} trials with a result "
+                         f"({'; '.join(str(c) for c in goal.constraints)})")
+            if usable and not n_ok:
+                lines.append("no trial is feasible: every trial broke a constraint")
+                return "\n".join(lines)
+        if goal.several:
+            front = self.pareto_front()
+            if not front:
+                lines.append("no trial produced every objective")
+                return "\n".join(lines)
+            heads = ", ".join(f"{n} ({d})" for n, d in zip(goal.names, goal.directions, strict=True))
+            lines.append(f"Pareto front: {len(front)} trials, {heads}")
+            for r in front:
+                vals = ", ".join(f"{n} = {r.metrics[n]:.6g}" for n in goal.names)
+                lines.append(f"  trial {r.id}: {vals}")
+            return "\n".join(lines)
         best = self.best
         if best is None:
             lines.append("no trial produced an objective")

@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from hpcore.errors import StoreError
+from hpcore.objectives import Objectives
 from hpcore.space import SearchSpace
 from hpcore.stopping import Stopper
 from hpcore.store import Store
@@ -56,6 +57,8 @@ def open_job(store: Store, name: str, space: SearchSpace, config: dict[str, Any]
     diffs = space.differences(SearchSpace.from_dict(old["space"]))
     diffs += [f"{key} changed from {old.get(key)!r} to {config[key]!r}" for key in ("objective", "direction")
               if old.get(key) != config[key]]
+    if old.get("constraints", []) != config.get("constraints", []):
+        diffs.append(f"constraints changed from {old.get('constraints', [])!r} to {config.get('constraints', [])!r}")
     if diffs:
         raise StoreError(f"{where} with a different setup: {'; '.join(diffs)}. Resume it with the same search "
                          "space and objective, or start a new job with name=... or another store")
@@ -72,7 +75,7 @@ def open_job(store: Store, name: str, space: SearchSpace, config: dict[str, Any]
     store.set_job_status(name, "running")
 
 
-def replay(store: Store, name: str, space: SearchSpace, objective: str, strategy: Strategy,
+def replay(store: Store, name: str, space: SearchSpace, objectives: Objectives, strategy: Strategy,
            stopper: Stopper) -> tuple[list[TrialRecord], list[TrialRecord]]:
     """Feeds a stored job's results to a fresh strategy and stopper; returns (finished, interrupted).
 
@@ -87,11 +90,12 @@ def replay(store: Store, name: str, space: SearchSpace, objective: str, strategy
         reports.setdefault(trial, []).append((attempt, step, metrics))
     for r in finished:
         for attempt, step, metrics in reports.get(r.id, []):
-            v = metrics.get(objective)
+            v = metrics.get(objectives.names[0])
             if attempt == r.attempt and v is not None and math.isfinite(v):
                 stopper.report(r.id, step, v)
         stopper.finish(r.id, r.state, r.value)
-        strategy.observe(r.params, r.value, r.state, trial_id=r.id)
+        strategy.observe(r.params, objectives.result_value(r.value, r.metrics), r.state, trial_id=r.id,
+                         metrics=r.metrics)
     interrupted = [r for r in records if not r.state.finished]
     for r in interrupted:
         store.drop_reports(name, r.id, r.attempt)

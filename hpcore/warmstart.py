@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from hpcore.errors import ConfigError
+from hpcore.objectives import Objectives
 from hpcore.results import TuningResult
 from hpcore.store import Store
 from hpcore.trial import TrialRecord
@@ -28,7 +29,7 @@ def _parse(parent: Any) -> tuple[str, str] | TuningResult:
     raise ConfigError(f"warm_start entry {parent!r}: use a store path, 'path::job', (path, job) or a TuningResult")
 
 
-def load_parent_trials(parents: list[Any], objective: str, direction: str) -> list[TrialRecord]:
+def load_parent_trials(parents: list[Any], objective: str | list[str], direction: str | list[str]) -> list[TrialRecord]:
     """The finished trials of each parent job, checked to optimise the same objective and direction.
 
     Raises:
@@ -83,8 +84,7 @@ def active_params(space: Any, params: dict[str, Any]) -> dict[str, Any]:
     return {n: v for n, v in params.items() if n in act or n not in space}
 
 
-def warm_start(strategy: Any, strategy_name: str, parents: list[Any], kind: str, objective: str,
-               direction: str) -> None:
+def warm_start(strategy: Any, strategy_name: str, parents: list[Any], kind: str, objectives: Objectives) -> None:
     """Feeds the finished trials of earlier jobs to ``strategy``.
 
     ``identical``: each becomes an observation (values outside the current space are skipped, with a
@@ -94,7 +94,11 @@ def warm_start(strategy: Any, strategy_name: str, parents: list[Any], kind: str,
     Raises:
         ConfigError: For ``transfer`` with a strategy that has no ``transfer`` method.
     """
-    records = load_parent_trials(parents, objective, direction)
+    objective, direction = objectives.objective, objectives.direction
+    records = load_parent_trials(parents, objective, direction)  # type: ignore[arg-type]
+    if kind == "transfer" and objectives.several:
+        raise ConfigError("warm_start_type='transfer' informs one objective's model; with several objectives "
+                          "use warm_start_type='identical'")
     if kind == "transfer":
         transfer = getattr(strategy, "transfer", None)
         if not callable(transfer):
@@ -106,7 +110,8 @@ def warm_start(strategy: Any, strategy_name: str, parents: list[Any], kind: str,
     skipped = 0
     for r in records:
         try:
-            strategy.observe(active_params(strategy.space, r.params), r.value, r.state)
+            strategy.observe(active_params(strategy.space, r.params), objectives.result_value(r.value, r.metrics),
+                             r.state, metrics=r.metrics)
         except (KeyError, ValueError):
             skipped += 1
     if skipped:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -96,11 +97,11 @@ class BayesianStrategy(Strategy):
 
     name = "bayesian"
 
-    def __init__(self, space: SearchSpace, direction: str = "minimize", seed: int | None = None,
+    def __init__(self, space: SearchSpace, direction: str | Sequence[str] = "minimize", seed: int | None = None,
                  n_initial: int | None = None, n_candidates: int = 1024, max_points: int = 400,
                  convergence_threshold: float = 0.01, patience: int = 3, min_trials: int | None = None,
-                 input_warping: bool = True) -> None:
-        super().__init__(space, direction, seed)
+                 input_warping: bool = True, constraints: Sequence[str] | None = None) -> None:
+        super().__init__(space, direction, seed, constraints)
         self.enc = Encoding(self.space, warp=input_warping)
         d = self.enc.d
         self.n_initial = int(n_initial) if n_initial is not None else min(10, max(5, d + 3))

@@ -8,6 +8,7 @@ the product of the active ranges' axes, smaller than the product of every axis.
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -49,9 +50,9 @@ class GridStrategy(Strategy):
 
     name = "grid"
 
-    def __init__(self, space: SearchSpace, direction: str = "minimize", seed: int | None = None,
-                 resolution: int = 5, shuffle: bool = False) -> None:
-        super().__init__(space, direction, seed)
+    def __init__(self, space: SearchSpace, direction: str | Sequence[str] = "minimize", seed: int | None = None,
+                 resolution: int = 5, shuffle: bool = False, constraints: Sequence[str] | None = None) -> None:
+        super().__init__(space, direction, seed, constraints)
         if int(resolution) < 2:
             raise ConfigError(f"grid resolution={resolution!r}: use at least 2 values per range")
         axes = {n: self._axis(p, int(resolution)) for n, p in self.space.items()}

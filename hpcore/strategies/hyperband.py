@@ -9,6 +9,7 @@ job always agree on it without sharing state.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -146,10 +147,10 @@ class HyperbandStrategy(Strategy):
 
     name = "hyperband"
 
-    def __init__(self, space: SearchSpace, direction: str = "minimize", seed: int | None = None,
+    def __init__(self, space: SearchSpace, direction: str | Sequence[str] = "minimize", seed: int | None = None,
                  min_resource: int = 1, max_resource: int | None = None, reduction_factor: int = 3,
-                 min_trials: int = 0, brackets: int | None = None) -> None:
-        super().__init__(space, direction, seed)
+                 min_trials: int = 0, brackets: int | None = None, constraints: Sequence[str] | None = None) -> None:
+        super().__init__(space, direction, seed, constraints)
         self.stopper_options = {"min_resource": min_resource, "max_resource": max_resource,
                                 "reduction_factor": reduction_factor, "min_trials": min_trials,
                                 "brackets": brackets}
