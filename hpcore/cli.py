@@ -6,7 +6,6 @@ import argparse
 import importlib
 import json
 import os
-import re
 import sqlite3
 import sys
 import time
@@ -14,9 +13,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from hpcore import __version__, plugins
+from hpcore.cli_views import best_text, safe_text, status_text
 from hpcore.errors import HpcoreError
 from hpcore.results import TuningResult
-from hpcore.space import SearchSpace
 from hpcore.store import Store
 from hpcore.trial import TrialState
 
@@ -48,6 +47,10 @@ def _add_tune(sub: Any) -> None:
     p.add_argument("--store", help="SQLite file that keeps the job (resumes when it holds it)")
     p.add_argument("--name", help="the job's name inside the store")
     p.add_argument("--strategy", help="search strategy (bayesian, random, grid, hyperband, ...)")
+    p.add_argument("--objective", nargs="+", help="metric(s) to optimise; several give a Pareto front")
+    p.add_argument("--direction", nargs="+", choices=("minimize", "maximize"), help="one per objective")
+    p.add_argument("--constraint", dest="constraints", action="append",
+                   help="'METRIC OP NUMBER', for example 'latency_ms <= 5' (repeat for several)")
     p.add_argument("--early-stopping", dest="early_stopping", help="stopper (none, median, asha, ...)")
     p.add_argument("--max-trials", dest="max_trials", type=int)
     p.add_argument("--max-parallel", dest="max_parallel", type=int)
@@ -148,94 +151,9 @@ def _load(path: str, name: str | None) -> tuple[TuningResult, dict[str, Any]]:
     try:
         job = _job_name(store, name)
         info = store.load_job(job) or {}
-        cfg = info.get("config", {})
-        space = SearchSpace.from_dict(cfg["space"]) if cfg.get("space") else None
-        result = TuningResult(store.trials(job), cfg.get("objective", "objective"),
-                              cfg.get("direction", "minimize"), job, path, space=space)
-        return result, info
     finally:
         store.close()
-
-
-# C0 and C1 controls (ANSI escapes start with ESC, \x1b) and the bidirectional overrides.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def safe_text(text: str, stream: Any = None, keep: str = "") -> str:
-    r"""``text`` read from a store (names, values, errors) made harmless for ``stream``: an ANSI escape or
-    carriage return printed raw could recolour, hide or rewrite what a terminal shows. Control
-    characters are shown escaped (``\x1b[31m``) on a terminal and dropped elsewhere; ``keep`` stays.
-
-    Example:
-        >>> safe_text("red\x1b[31m\r!")
-        'red[31m!'
-    """
-    stream = sys.stdout if stream is None else stream
-    tty = bool(getattr(stream, "isatty", lambda: False)())
-
-    def swap(m: re.Match[str]) -> str:
-        c = m.group()
-        return c if c in keep else c.encode("unicode_escape").decode("ascii") if tty else ""
-
-    return _CONTROL.sub(swap, text)
-
-
-def _fmt(v: Any) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        return f"{v:.5g}"
-    return safe_text(str(v))
-
-
-def format_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    """Formats rows as an aligned text table."""
-    cells = [[_fmt(r.get(c)) for c in columns] for r in rows]
-    heads = [safe_text(str(c)) for c in columns]
-    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(heads)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(heads, widths))]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in cells]
-    return "\n".join(lines)
-
-
-def _live_steps(result: TuningResult) -> dict[int, int]:
-    """The last reported step of each running trial (the store records a step only at the end)."""
-    running = [r.id for r in result.trials if str(r.state) == "running"]
-    if not running or not result.store:
-        return {}
-    store = Store(result.store, read_only=True)
-    try:
-        return {t: max(s for _, _, s, _ in reps) for t in running if (reps := store.reports(result.name, t))}
-    finally:
-        store.close()
-
-
-def _status_text(result: TuningResult, info: dict[str, Any], args: argparse.Namespace) -> str:
-    rows = result.rows(args.state)
-    steps, now = _live_steps(result), time.time()
-    for row in rows:
-        if row["state"] == "running":
-            # Running trials have no end yet: show how long they have run and how far they got.
-            row["duration"] = now - row["started"] if row["started"] else None
-            row["step"] = steps.get(row["trial"], row["step"])
-    for row in rows:
-        row["started"] = time.strftime("%H:%M:%S", time.localtime(row["started"])) if row["started"] else None
-    if args.sort:
-        if rows and args.sort not in rows[0]:
-            raise HpcoreError(f"--sort {args.sort!r}: no such column; columns: {', '.join(rows[0])}")
-        key = args.sort
-        present = sorted((r for r in rows if r.get(key) is not None), key=lambda r: r[key],
-                         reverse=(key == "value" and result.direction == "maximize") != args.reverse)
-        rows = present + [r for r in rows if r.get(key) is None]
-    params = result.param_names()  # every parameter; "-" where a conditional one was inactive
-    columns = ["trial", "state", "value", "step", "retries", "started", "duration"] + params + ["reason"]
-    head = (f"job {result.name!r} ({info.get('status', '?')}) in {result.store}: {result.objective} "
-            f"({result.direction}); " + ", ".join(f"{n} {s}" for s, n in sorted(result.counts().items())))
-    best = result.best
-    if best is not None:
-        head += f"\nbest: trial {best.id}, {result.objective} = {best.value:.6g}"
-    return safe_text(head, keep="\n") + "\n\n" + format_table(rows, columns)
+    return TuningResult.from_store(path, job, curves=False), info
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
@@ -253,7 +171,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(result.rows(args.state), default=str, indent=1))
         else:
-            text = _status_text(result, info, args)
+            text = status_text(result, info, args)
             if args.watch:
                 print("\033[2J\033[H" + text, flush=True)
             else:
@@ -267,17 +185,9 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 def _cmd_best(args: argparse.Namespace) -> int:
     result, _ = _load(args.store, args.name)
-    best = result.best
-    if best is None:
-        print(f"no trial of job {result.name!r} produced an objective yet", file=sys.stderr)
-        return 1
-    if args.json:
-        print(json.dumps({"trial": best.id, "value": best.value, "params": best.params}, default=str))
-    else:
-        print(safe_text(f"best trial {best.id}: {result.objective} = {best.value:.6g} ({result.direction})"))
-        for k, v in best.params.items():
-            print(f"  {safe_text(k)} = {_fmt(v)}")
-    return 0
+    text, code = best_text(result, args.json)
+    print(text, file=sys.stdout if code == 0 else sys.stderr)
+    return code
 
 
 def _cmd_advise(args: argparse.Namespace) -> int:
@@ -336,6 +246,10 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     overrides = {k: getattr(args, k) for k in ("store", "name", "strategy", "early_stopping", "max_trials",
                                                  "max_parallel", "max_runtime", "executor", "seed", "resume",
                                                  "durability", "progress")}
+    for key in ("objective", "direction"):  # one value: one objective; several: a list
+        value = getattr(args, key)
+        overrides[key] = value[0] if value and len(value) == 1 else value
+    overrides["constraints"] = args.constraints
     if args.algorithm:
         overrides["algorithm"] = args.algorithm
     if args.job_file:

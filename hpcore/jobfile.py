@@ -36,7 +36,8 @@ __all__ = ["JOB_KEYS", "load_job_file", "job_from_dict", "resolve_callable"]
 
 # Keys passed to TuningJob unchanged.
 JOB_OPTIONS = (
-    "objective", "direction", "strategy", "max_trials", "max_parallel", "max_runtime", "target",
+    "objective", "direction", "constraints", "strategy", "max_trials", "max_parallel", "max_runtime",
+    "target",
     "max_trials_without_improvement", "min_improvement", "complete_on_convergence", "max_retries",
     "fail_fast", "trial_timeout", "early_stopping", "executor", "store", "name", "seed", "resume", "durability",
     "progress", "strategy_options", "stopper_options", "executor_options",

@@ -23,6 +23,7 @@ from hpcore._gp.optimize import Domain, maximize, thompson
 from hpcore._gp.transforms import OutputTransform
 from hpcore.hookspec import hookimpl
 from hpcore.space import SearchSpace
+from hpcore.strategies._outputs import STOPPED_NOISE, Outputs, merge_duplicates
 from hpcore.strategies.base import Observation, Strategy, check_direction
 from hpcore.trial import TrialState
 
@@ -42,10 +43,6 @@ TRUST_CAP = 0.3
 # With trials pending, a choice closer than this many lengthscales (in every column) to a result or
 # a pending trial repeats it; a Thompson sample is proposed instead.
 REPEAT_TOL = 1e-3
-# Extra variance (model units) of an early-stopped trial's value: it was measured at a lower fidelity
-# (an earlier epoch), so the GP should not interpolate it exactly. Fitted exactly, partial values
-# stopped at different steps look like a rough objective and pull the lengthscales down.
-STOPPED_NOISE = 0.25
 
 
 class BayesianStrategy(Strategy):
@@ -119,6 +116,7 @@ class BayesianStrategy(Strategy):
         self._transfer_loss = np.empty(0)
         self._transfer_noise = 0.05
         self._transfer_best: dict[str, Any] | None = None
+        self._outputs = Outputs(self) if len(self.directions) > 1 or self.constraints else None
 
     # -- public extras ------------------------------------------------------------------------
     def transfer(self, results: list[tuple[dict[str, Any], float]], direction: str = "minimize",
@@ -174,6 +172,14 @@ class BayesianStrategy(Strategy):
         n_design = self._n_design()
         if len(usable) + len(self.pending) < n_design or len(usable) + n_transfer < 2:
             return self._design_point(len(self.observations) + len(self.pending))
+        if self._outputs is not None:  # several objectives or constraints: one GP per output
+            try:
+                return self._outputs.point(rng)
+            except np.linalg.LinAlgError as exc:
+                msg = f"trial {trial_id}: GP unusable ({exc}); proposing a quasi-random point instead"
+                log.warning(msg)
+                self.diagnostics.append(msg)
+                return self.space.decode(rng.random(self.enc.d))
         try:
             # Keyed to trial ids, not to a counter, so a resumed job makes the same choice. With
             # parallel workers at most one local ask is pending at a time: more of them pile up
@@ -228,17 +234,8 @@ class BayesianStrategy(Strategy):
             best = float(np.min(y_good[np.array(done)]))
         else:
             best = float(np.min(y_good)) if len(y_good) else float(np.min(y_old))
-        # Duplicates (repeated asks in a discrete space, re-run configurations) are merged with
-        # their mean: identical rows make the kernel matrix singular and add no information. An
-        # inactive coordinate (NaN) equals another one: -1 stands for it, never a model coordinate.
-        inactive = np.isnan(X)
-        Xu, inv = np.unique(np.where(inactive, -1.0, X) if inactive.any() else X, axis=0, return_inverse=True)
-        inv = inv.reshape(-1)
-        if len(Xu) < len(X):
-            counts = np.bincount(inv)
-            y = np.bincount(inv, weights=y) / counts
-            extra = np.bincount(inv, weights=extra) / counts / counts
-            X = np.where(Xu == -1.0, np.nan, Xu) if inactive.any() else Xu
+        # Duplicates (repeated asks in a discrete space, re-run configurations) are merged.
+        X, y, extra = merge_duplicates(X, y, extra)
         return X, y, extra, best
 
     def _dataset(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
@@ -283,8 +280,9 @@ class BayesianStrategy(Strategy):
         self._hyper = h
         return h
 
-    def _domain(self, h: gp.Hyper) -> Domain:
-        enc, widx = self.enc, self.enc.warp_idx
+    def _domain(self, h: gp.Hyper, enc: Encoding | None = None) -> Domain:
+        enc = enc or self.enc
+        widx = enc.warp_idx
         int_cols = enc.int_cols
 
         def snap(Z: np.ndarray) -> np.ndarray:
