@@ -11,7 +11,11 @@ else the space is inferred from the trials.
 * :func:`parallel_coordinates`: one line per trial through all parameters and the objective;
 * :func:`importance`: how much each parameter matters (a functional ANOVA of a random forest);
 * :func:`intermediate`: learning curves from the intermediate reports, early-stopped trials marked;
-* :func:`categories`: parallel coordinates per hyperparameter category (model, optimizer, data).
+* :func:`categories`: parallel coordinates per hyperparameter category (model, optimizer, data);
+* :func:`pareto_front`: with several objectives, each pair of objectives with the front highlighted;
+* :func:`hypervolume`: with several objectives, the feasible front's hypervolume after each trial.
+
+With several objectives the other plots show the first objective.
 
 Figures are bare ``Figure`` objects, not pyplot figures: save them with ``fig.savefig("h.png")``;
 a notebook displays them when they are the cell's value.
@@ -29,10 +33,11 @@ from __future__ import annotations
 
 from hpcore.plots._data import effects_of
 from hpcore.plots._figures import categories, history, importance, intermediate, parallel_coordinates, slices
+from hpcore.plots._front import hypervolume, pareto_front
 from hpcore.results import TuningResult
 
-__all__ = ["all_figures", "categories", "history", "importance", "importance_values", "intermediate", "load",
-           "parallel_coordinates", "slices"]
+__all__ = ["all_figures", "categories", "history", "hypervolume", "importance", "importance_values", "intermediate",
+           "load", "parallel_coordinates", "pareto_front", "slices"]
 
 
 def load(store: str, name: str | None = None) -> TuningResult:
@@ -61,13 +66,16 @@ def importance_values(result: TuningResult, seed: int = 0) -> dict[str, float]:
         result: The job's result.
         seed: Seeds the forest's bootstrap samples and the Monte Carlo points.
     """
-    eff = effects_of(result, seed)
+    eff = effects_of(result.first_objective(), seed)
     return {n: float(v) for n, v in zip(eff.names, eff.importance)}
 
 
 def all_figures(result: TuningResult) -> dict[str, object]:
     """Every plot of the result by name (the forest is fit once for importance and categories)."""
-    eff = effects_of(result)
-    return {"history": history(result), "importance": importance(result, effects=eff),
-            "slices": slices(result), "parallel_coordinates": parallel_coordinates(result),
-            "categories": categories(result, effects=eff), "intermediate": intermediate(result)}
+    eff = effects_of(result.first_objective())
+    figures = {"history": history(result), "importance": importance(result, effects=eff),
+               "slices": slices(result), "parallel_coordinates": parallel_coordinates(result),
+               "categories": categories(result, effects=eff), "intermediate": intermediate(result)}
+    if result.objectives.several:
+        figures.update(pareto_front=pareto_front(result), hypervolume=hypervolume(result))
+    return figures

@@ -32,10 +32,15 @@ CAPTIONS = {
     "categories": "The same, one panel per hyperparameter category (model, optimizer, data), with the category's "
                   "summed importance.",
     "intermediate": "Learning curves from the intermediate reports; early-stopped trials end in a cross.",
+    "pareto_front": "Each pair of objectives over the completed trials: red, the Pareto front (no other feasible "
+                    "trial is as good on every objective and better on one), with trial ids; grey crosses break "
+                    "a constraint.",
+    "hypervolume": "Hypervolume of the feasible front after each trial, from the worst feasible value of each "
+                   "objective plus a tenth of its range: how much of the trade-off the search had covered.",
 }
 TITLES = {"history": "Optimisation history", "importance": "Parameter importance", "slices": "Slice plots",
           "parallel_coordinates": "Parallel coordinates", "categories": "By hyperparameter category",
-          "intermediate": "Intermediate values"}
+          "intermediate": "Intermediate values", "pareto_front": "Pareto front", "hypervolume": "Hypervolume"}
 
 CSS = """
 :root{--fg:#1f2933;--muted:#616e7c;--line:#e4e7eb;--bg:#f5f7fa;--accent:#3b5b92}
@@ -123,21 +128,49 @@ def _summary(result: TuningResult, status: str) -> str:
     started = [r.started for r in result.trials if r.started]
     ended = [r.finished for r in result.trials if r.finished]
     wall = (max(ended) - min(started)) if started and ended else None
-    best = result.best
+    goal = result.objectives
     cards = [("Trials", len(result.trials)), ("Completed", counts.get("completed", 0)),
              ("Early-stopped", counts.get("stopped", 0)),
              ("Failed", counts.get("failed", 0) + counts.get("timed_out", 0)), ("Running", counts.get("running", 0)),
              ("Wall time", f"{wall / 60:.1f} min" if wall is not None else "-"), ("Job status", status)]
-    out = [f'<div class="card"><div class="k">Best {_e(result.objective)}</div><div class="v best">'
-           f'{_e(_fmt(best.value) if best else "-")}</div></div>']
+    if goal.several:
+        out = [f'<div class="card"><div class="k">Pareto front</div><div class="v best">'
+               f'{len(result.pareto_front())} trials</div></div>']
+    else:
+        best = result.best
+        out = [f'<div class="card"><div class="k">Best {_e(result.objective)}</div><div class="v best">'
+               f'{_e(_fmt(best.value) if best else "-")}</div></div>']
+    if goal.constraints:
+        usable = [r for r in result.trials if r.value is not None]
+        cards.insert(1, ("Feasible", f"{sum(result.feasible(r) for r in usable)} of {len(usable)}"))
     out += [f'<div class="card"><div class="k">{k}</div><div class="v">{_e(v)}</div></div>' for k, v in cards]
     return '<div class="cards">' + "".join(out) + "</div>"
 
 
+def _front(result: TuningResult) -> str:
+    goal = result.objectives
+    front = result.pareto_front()
+    if not front:
+        return "<p>No feasible trial produced every objective yet.</p>"
+    names = goal.names + [n for n in result.param_names() if n not in goal.names]
+    heads = "".join(f"<th>{_e(n)}</th>" for n in ["trial"] + names)
+    rows = "".join("<tr>" + f'<td class="n">{r.id}</td>' + "".join(
+        f'<td class="n">{_e(_fmt(r.metrics.get(n) if n in goal.names else r.params.get(n)))}</td>' for n in names)
+        + "</tr>" for r in front)
+    aims = ", ".join(f"{n} ({d})" for n, d in zip(goal.names, goal.directions, strict=True))
+    return (f"<p>{len(front)} trials no other feasible trial beats on every objective: {_e(aims)}. Choose "
+            "among them by the trade-off you need.</p>"
+            f'<div class="kv"><table><thead><tr>{heads}</tr></thead><tbody>{rows}</tbody></table></div>')
+
+
 def _best(result: TuningResult, space: Any) -> str:
+    if result.objectives.several:
+        return _front(result)
     best = result.best
     if best is None:
-        return "<p>No trial produced an objective yet.</p>"
+        why = "is feasible" if result.constraints and any(r.value is not None for r in result.trials) else \
+            "produced an objective"
+        return f"<p>No trial {why} yet.</p>"
     rows = []
     for name, value in best.params.items():
         p = space[name] if space is not None and name in space else None
@@ -175,7 +208,8 @@ def _table(result: TuningResult) -> str:
     columns: list[str] = []
     for row in rows:
         columns += [k for k in row if k not in columns]
-    best = result.best
+    marked = {r.id for r in result.pareto_front()} if result.objectives.several else \
+        ({result.best.id} if result.best is not None else set())
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=columns)
     writer.writeheader()
@@ -193,7 +227,7 @@ def _table(result: TuningResult) -> str:
             else:
                 num = isinstance(v, (int, float)) and not isinstance(v, bool)
                 cells.append(f'<td{" class=n" if num else ""} data-v="{_e(_fmt(v))}">{_e(_fmt(v))}</td>')
-        cls = ' class="best"' if best is not None and row["trial"] == best.id else ""
+        cls = ' class="best"' if row["trial"] in marked else ""
         body.append(f'<tr{cls} data-s="{_e(row["state"])}">' + "".join(cells) + "</tr>")
     states = ["all"] + sorted(result.counts())
     tools = "".join(f'<button data-s="{s}"{" class=on" if s == "all" else ""}>{s}</button>' for s in states)
@@ -213,28 +247,35 @@ def render(result: TuningResult) -> str:
     from hpcore.advice import advise
     from hpcore.plots._data import declared_space, effects_of, scored
 
-    eff = effects_of(result)
+    one = result.first_objective()  # importance and advice: the first objective
+    eff = effects_of(one)
     figures = plot.all_figures(result)
     images = {}
     for key, fig in figures.items():
         images[key] = _png(fig)
     fig_html = []
-    for keys in (("history",), ("importance", "intermediate"), ("slices",), ("parallel_coordinates",),
-                 ("categories",)):
+    layout = [("history",), ("importance", "intermediate"), ("slices",), ("parallel_coordinates",), ("categories",)]
+    if "pareto_front" in figures:
+        layout[:0] = [("pareto_front",), ("hypervolume",)]
+    for keys in layout:
         parts = [f'<figure><img alt="{_e(TITLES[k])}" src="{images[k]}"><figcaption><b>{_e(TITLES[k])}.</b> '
                  f"{_e(CAPTIONS[k])}</figcaption></figure>" for k in keys]
         fig_html.append(f'<div class="grid2">{"".join(parts)}</div>' if len(parts) > 1 else parts[0])
     status = _job_status(result)
+    goal = result.objectives
+    aims = ", ".join(f"{n} ({d})" for n, d in zip(goal.names, goal.directions, strict=True))
+    aims += "; subject to " + ", ".join(str(c) for c in goal.constraints) if goal.constraints else ""
+    heading = "Pareto front" if goal.several else "Best trial"
     where = f" · store {_e(os.path.basename(result.store))}" if result.store else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>hpcore report: {_e(result.name)}</title><style>{CSS}</style></head><body><main>
 <header><h1>Tuning report: {_e(result.name)}</h1>
-<p>{_e(result.objective)} ({_e(result.direction)}){where} · generated {time.strftime("%Y-%m-%d %H:%M")}
+<p>{_e(aims)}{where} · generated {time.strftime("%Y-%m-%d %H:%M")}
 {" · " + _e(result.end_reason) if result.end_reason else ""}</p></header>
 <section id="summary">{_summary(result, status)}</section>
-<section id="best"><h2>Best trial</h2>{_best(result, declared_space(result))}</section>
-<section id="advice"><h2>Range advice</h2>{_advice(advise(result, effects=eff), len(scored(result)))}</section>
+<section id="best"><h2>{heading}</h2>{_best(result, declared_space(result))}</section>
+<section id="advice"><h2>Range advice</h2>{_advice(advise(one, effects=eff), len(scored(one)))}</section>
 <section id="plots"><h2>Plots</h2>{"".join(fig_html)}</section>
 <section id="table"><h2>All trials</h2>{_table(result)}</section>
 <footer>Made by hpcore report. Importance and advice are estimates from {len(scored(result))} completed

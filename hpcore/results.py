@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -144,6 +144,14 @@ class TuningResult:
                               "trial beats on every objective")
         return best_of(self.trials, goal.directions[0], goal.constraints)
 
+    def first_objective(self) -> TuningResult:
+        """This result judged on its first objective alone (what the single-objective plots, the
+        importance and the range advice of a job with several objectives show); itself otherwise."""
+        goal = self.objectives
+        if not goal.several:
+            return self
+        return replace(self, objective=goal.names[0], direction=goal.directions[0])
+
     def feasible(self, record: TrialRecord) -> bool:
         """Whether a trial satisfies every constraint of the job (always True without constraints)."""
         return feasible(record, self.objectives.constraints)
@@ -240,7 +248,7 @@ class TuningResult:
         """Suggestions for the ranges of a next job (widen, narrow, log scale, fix); see :mod:`hpcore.advice`."""
         from hpcore.advice import advise
 
-        return advise(self)
+        return advise(self.first_objective())
 
     def summary(self) -> str:
         """A short text summary: counts, best value and parameters (the Pareto front with several objectives)."""

@@ -42,6 +42,16 @@ def styled(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def first_objective(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Draws a plot of one objective: with several, the first one (:meth:`TuningResult.first_objective`)."""
+
+    @functools.wraps(fn)
+    def wrapper(result: TuningResult, *args: Any, **kwargs: Any) -> Any:
+        return fn(result.first_objective(), *args, **kwargs)
+
+    return wrapper
+
+
 def _figure(width: float, height: float) -> Any:
     # A bare Figure (no pyplot) is not registered with any GUI and is freed with its last reference.
     from matplotlib.figure import Figure
@@ -86,6 +96,7 @@ def _empty(fig: Any, text: str) -> Any:
 
 
 @styled
+@first_objective
 def history(result: TuningResult) -> Any:
     """Optimisation history: each trial's objective in trial order, with the best-so-far line.
 
@@ -142,6 +153,7 @@ def _set_scale(ax: Any, param: Param, axis: str = "x") -> None:
 
 
 @styled
+@first_objective
 def slices(result: TuningResult, columns: int = 3) -> Any:
     """One panel per parameter: the objective against the parameter's value.
 
@@ -247,6 +259,7 @@ def _parallel(fig: Any, ax: Any, space: SearchSpace, trials: list[TrialRecord], 
 
 
 @styled
+@first_objective
 def parallel_coordinates(result: TuningResult) -> Any:
     """Parallel coordinates: one line per completed trial through every parameter and the objective.
 
@@ -266,6 +279,7 @@ def parallel_coordinates(result: TuningResult) -> Any:
 
 
 @styled
+@first_objective
 def importance(result: TuningResult, effects: Effects | None = None) -> Any:
     """Parameter importance: the share of the objective's variance each parameter's main effect explains.
 
@@ -301,6 +315,7 @@ def importance(result: TuningResult, effects: Effects | None = None) -> Any:
 
 
 @styled
+@first_objective
 def intermediate(result: TuningResult, metric: str | None = None) -> Any:
     """Learning curves: each trial's intermediate objective against its step, from the store's reports.
 
@@ -346,6 +361,7 @@ def intermediate(result: TuningResult, metric: str | None = None) -> Any:
 
 
 @styled
+@first_objective
 def categories(result: TuningResult, effects: Effects | None = None) -> Any:
     """Trials grouped by hyperparameter category: one parallel-coordinates panel per category in use.
 
