@@ -45,6 +45,38 @@ def test_example_fraud_end_to_end(tmp_path):
     assert set(params) == {"learning_rate", "beta_1", "beta_2", "epochs"}
 
 
+def test_example_fraud_tradeoff_prints_the_front_of_auc_against_size(tmp_path):
+    pytest.importorskip("torch")
+    store = tmp_path / "fraud.db"
+    proc = subprocess.run([*HPCORE, "example", "fraud", "--rows", "4000", "--trials", "8", "--seed", "1",
+                           "--tradeoff", "--store", str(store), "--no-progress"],
+                          capture_output=True, text=True, env=ENV, cwd=tmp_path, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    from hpcore.results import TuningResult
+
+    result = TuningResult.from_store(str(store))
+    front = result.pareto_front()
+    assert result.objective == ["validation_auc", "model_size"] and front
+    assert f"Pareto front: {len(front)} models" in proc.stdout
+    table = proc.stdout.split("validation AUC  learning rate  epochs\n")[1].split("\n\n")[0]
+    lines = [ln.split() for ln in table.splitlines()]
+    assert sorted(int(ln[0]) for ln in lines) == sorted(r.id for r in front)
+    for r in front:  # the size is the columns the model uses, as the trial asked
+        assert r.metrics["model_size"] == r.params["features"] + 1
+
+
+def test_linear_learner_uses_only_the_columns_it_is_given():
+    pytest.importorskip("torch")
+    from hpcore.algorithms.linear_learner import fit, load_data
+
+    data = load_data(3000, 0)
+    params = dict(linear_learner_space(30).defaults(), epochs=2, features=4)
+    weights, _, value = fit(params, data, seed=0)
+    assert np.count_nonzero(weights) == 4 and 0.5 < value <= 1.0
+    full, _, _ = fit(dict(params, features=30), data, seed=0)
+    assert np.count_nonzero(full) == 30
+
+
 def test_example_rejects_a_csv_without_the_target(tmp_path):
     path = tmp_path / "mine.csv"
     path.write_text("a,b,label\n1,2,0\n")

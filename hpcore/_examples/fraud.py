@@ -5,6 +5,10 @@ beta1, beta2 and epochs (SageMaker Linear Learner's Adam settings), then compare
 default configuration with the tuned one and scores the best model on the held-out test split.
 The job is stored in SQLite (rerunning the same command resumes it) and the best model is saved
 as an ``.npz`` file with its weights and the standardisation fitted on the training split.
+
+With ``--tradeoff`` the job has two objectives, validation AUC (maximised) and the model's size
+(how many of the columns it uses, plus its bias; minimised), and prints the Pareto front: the
+models that no other one beats on both.
 """
 
 from __future__ import annotations
@@ -47,21 +51,47 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--target", default="Class", help="the 0/1 label column of --data (default Class)")
     p.add_argument("--rows", type=int, default=100_000, help="rows of the generated data (default 100000)")
     p.add_argument("--strategy", default="bayesian", help="search strategy (default bayesian)")
+    p.add_argument("--tradeoff", action="store_true",
+                   help="two objectives: validation AUC against model size (columns used); prints the front")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
 
 def run(trials: int = 25, seed: int = 0, store: str | None = None, data: str | None = None,
         target: str = "Class", rows: int = 100_000, strategy: str = "bayesian",
-        progress: bool = True) -> tuple[TuningResult, LinearLearner]:
-    """Runs the tuning job (the Python-API form of the example); returns the result and trainer."""
+        progress: bool = True, tradeoff: bool = False) -> tuple[TuningResult, LinearLearner]:
+    """Runs the tuning job (the Python-API form of the example); returns the result and trainer.
+
+    With ``tradeoff`` the objectives are validation AUC and ``model_size`` (see the module doc).
+    """
     train = LinearLearner(rows=rows, seed=seed, data=data, target=target)
     strategy, stopper = choose_methods(strategy, "median")
     source = os.path.basename(data) if data else f"generated{rows}"
-    job = TuningJob(train, linear_learner_space(), objective=OBJECTIVE, direction="maximize",
-                    strategy=strategy, max_trials=trials, early_stopping=stopper, store=store,
-                    name=f"fraud-{source}-seed{seed}", seed=seed, progress=progress)
+    if tradeoff:
+        space = linear_learner_space(n_features=train.dataset().x_train.shape[1])
+        goal: dict[str, Any] = {"objective": [OBJECTIVE, "model_size"], "direction": ["maximize", "minimize"]}
+    else:
+        space, goal = linear_learner_space(), {"objective": OBJECTIVE, "direction": "maximize"}
+    job = TuningJob(train, space, **goal, strategy=strategy, max_trials=trials, early_stopping=stopper,
+                    store=store, name=f"fraud-{source}-seed{seed}{'-tradeoff' if tradeoff else ''}", seed=seed,
+                    progress=progress)
     return job.run(), train
+
+
+def _front(result: TuningResult, started: float) -> int:
+    """Prints the trade-off a ``--tradeoff`` job found."""
+    front = sorted(result.pareto_front(), key=lambda r: r.metrics["model_size"])
+    counts = ", ".join(f"{n} {state}" for state, n in sorted(result.counts().items()))
+    print(f"\n{len(result.trials)} trials ({counts}) in {time.monotonic() - started:.0f}s")
+    if not front:
+        print("no trial produced both objectives; see the store for errors", file=sys.stderr)
+        return 1
+    print(f"Pareto front: {len(front)} models no other trial beats on both validation AUC and size")
+    print("\n  trial  columns used  validation AUC  learning rate  epochs")
+    for r in front:
+        print(f"  {r.id:>5}  {int(r.metrics['model_size']) - 1:>12}  {r.metrics[OBJECTIVE]:>14.4f}  "
+              f"{r.params['learning_rate']:>13.3g}  {r.params['epochs']:>6}")
+    return 0
 
 
 def _save(path: str, model: dict[str, Any], params: dict[str, Any]) -> None:
@@ -90,10 +120,15 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as exc:
         print(f"hpcore example fraud: {exc}", file=sys.stderr)
         return 2
-    print(f"Fraud detection: linear learner (logistic regression, Adam), maximising {OBJECTIVE}")
+    aim = f"maximising {OBJECTIVE}" + (" and minimising model_size (columns used)" if args.tradeoff else "")
+    print(f"Fraud detection: linear learner (logistic regression, Adam), {aim}")
     print(f"Data: {args.data or 'generated card transactions'}: {data.describe()}")
     result, trainer = run(args.trials, args.seed, args.store, args.data, args.target, args.rows,
-                          args.strategy, progress=not args.no_progress)
+                          args.strategy, progress=not args.no_progress, tradeoff=args.tradeoff)
+    if args.tradeoff:
+        code = _front(result, started)
+        print(f"\nStore: {args.store}")
+        return code
     best = result.best
     if best is None:
         print("no trial produced a validation AUC; see the store for errors", file=sys.stderr)

@@ -22,18 +22,34 @@ OBJECTIVE = "validation_auc"
 _DATA: dict[tuple[Any, ...], FraudData] = {}
 
 
-def linear_learner_space() -> SearchSpace:
+def linear_learner_space(n_features: int | None = None) -> SearchSpace:
     """SageMaker's Linear Learner ranges for Adam: learning rate 1e-5..1, betas, epochs.
 
     The defaults are SageMaker's (``beta_1=0.9``, ``beta_2=0.999``, 15 epochs) with Adam's usual
     learning rate 0.001: together they are the "untuned" configuration the example compares against.
+
+    Args:
+        n_features: When given, adds ``features``: how many of the data's ``n_features`` columns
+            the model uses (the most correlated with the label on the training split), from 1 to all
+            (the default), on a log scale: the model's size, to trade against its AUC.
     """
-    return SearchSpace({
+    ranges: dict[str, Any] = {
         "learning_rate": Float(1e-5, 1.0, scale="log", category="optimizer", default=1e-3),
         "beta_1": Float(0.5, 0.999, scale="reverse_log", category="optimizer", default=0.9),
         "beta_2": Float(0.9, 0.99999, scale="reverse_log", category="optimizer", default=0.999),
         "epochs": Int(1, 30, category="optimizer", default=15),
-    })
+    }
+    if n_features is not None:
+        ranges["features"] = Int(1, int(n_features), scale="log", category="model", default=int(n_features))
+    return SearchSpace(ranges)
+
+
+def feature_order(data: FraudData) -> np.ndarray:
+    """Column indices from the most to the least correlated with the label (training split)."""
+    x, y = data.x_train.astype(np.float64), data.y_train.astype(np.float64)
+    xc, yc = x - x.mean(axis=0), y - y.mean()
+    denom = np.sqrt((xc**2).sum(axis=0) * (yc**2).sum()) + 1e-300
+    return np.argsort(-np.abs(xc.T @ yc) / denom, kind="stable")
 
 
 def load_data(rows: int = 100_000, seed: int = 0, data: str | None = None, target: str = "Class") -> FraudData:
@@ -53,7 +69,8 @@ def fit(params: dict[str, Any], data: FraudData, reporter: Any = None, seed: int
     """Trains one logistic regression with Adam; returns ``(weights, bias, best validation AUC)``.
 
     Args:
-        params: ``learning_rate``, ``beta_1``, ``beta_2``, ``epochs``.
+        params: ``learning_rate``, ``beta_1``, ``beta_2``, ``epochs`` and optionally ``features``
+            (the model then uses that many columns, the others' weights are 0).
         data: The splits (see :func:`load_data`).
         reporter: When given, receives ``validation_auc`` and ``validation_loss`` after each epoch,
             and training ends early when it answers stop.
@@ -68,9 +85,11 @@ def fit(params: dict[str, Any], data: FraudData, reporter: Any = None, seed: int
 
     torch.set_num_threads(max(1, int(getattr(reporter, "threads", None) or 1)))
     gen = torch.Generator().manual_seed(seed)
-    x = torch.from_numpy(data.x_train)
+    n_cols = data.x_train.shape[1]
+    keep = np.sort(feature_order(data)[: int(params["features"])]) if "features" in params else np.arange(n_cols)
+    x = torch.from_numpy(np.ascontiguousarray(data.x_train[:, keep]))
     y = torch.from_numpy(data.y_train.astype(np.float32))
-    x_val = torch.from_numpy(data.x_val)
+    x_val = torch.from_numpy(np.ascontiguousarray(data.x_val[:, keep]))
     y_val = torch.from_numpy(data.y_val.astype(np.float32))
     # SageMaker's init_method=uniform, init_scale=0.07
     w = ((torch.rand(x.shape[1], generator=gen) * 2 - 1) * 0.07).requires_grad_()
@@ -95,7 +114,9 @@ def fit(params: dict[str, Any], data: FraudData, reporter: Any = None, seed: int
             val_loss = 1e6
         if reporter is not None and reporter.report(epoch, validation_auc=value, validation_loss=val_loss):
             break
-    return w.detach().numpy().copy(), float(b.detach()[0]), value
+    weights = np.zeros(n_cols, dtype=np.float32)
+    weights[keep] = w.detach().numpy()
+    return weights, float(b.detach()[0]), value
 
 
 def predict(weights: np.ndarray, bias: float, x: np.ndarray) -> np.ndarray:
@@ -145,8 +166,9 @@ class LinearLearner(FraudTask):
     batch_size: int = 1000
 
     def __call__(self, params: dict[str, Any], reporter: Any = None) -> dict[str, float]:
-        _, _, value = fit(params, self.dataset(), reporter, seed=self.seed, batch_size=self.batch_size)
-        return {OBJECTIVE: value}
+        """Trains one configuration; returns ``validation_auc`` and ``model_size`` (weights used)."""
+        weights, _, value = fit(params, self.dataset(), reporter, seed=self.seed, batch_size=self.batch_size)
+        return {OBJECTIVE: value, "model_size": float(np.count_nonzero(weights) + 1)}
 
     def final_model(self, params: dict[str, Any]) -> dict[str, Any]:
         """Retrains ``params`` (deterministic per seed) and returns weights, scaler and AUCs."""
