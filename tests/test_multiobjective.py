@@ -246,3 +246,16 @@ def test_the_cli_options_set_the_objectives(tmp_path):
     result = hpcore.TuningResult.from_store(db)
     assert result.objective == "auc" and result.constraints == ["size <= 4.0"]
     assert result.best is not None and result.best.metrics["size"] <= 4
+
+
+def test_a_resumed_bayesian_job_with_objectives_and_constraints_proposes_what_an_uninterrupted_one_does(tmp_path):
+    def run(db, n):
+        return hpcore.TuningJob(two, SPACE, objective=["auc", "cost"], direction=["maximize", "minimize"],
+                                constraints=["size <= 6"], strategy="bayesian", max_trials=n, seed=4,
+                                progress=False, store=str(db)).run()
+
+    whole = run(tmp_path / "a.db", 14)
+    run(tmp_path / "b.db", 8)
+    resumed = run(tmp_path / "b.db", 14)
+    assert [t.params for t in resumed.trials] == [t.params for t in whole.trials]
+    assert {r.id for r in resumed.pareto_front()} == {r.id for r in whole.pareto_front()}
