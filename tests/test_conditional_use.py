@@ -199,9 +199,10 @@ def test_warm_start_from_a_job_without_conditions_keeps_every_trial(tmp_path):
     cond = SearchSpace({"optimizer": flat["optimizer"], "lr": flat["lr"],
                         "momentum": Float(0.0, 0.99, category="optimizer", when={"optimizer": "sgd"})})
     tuner = hpcore.create_tuner("random", cond, seed=0)
+    from hpcore.objectives import Objectives
     from hpcore.warmstart import warm_start
 
-    warm_start(tuner, "random", [parent], "identical", "objective", "minimize")
+    warm_start(tuner, "random", [parent], "identical", Objectives("objective", "minimize"))
     assert len(tuner.observations) == 10  # none skipped for a momentum an adam trial does not have
     for o in tuner.observations:
         assert list(o.params) == cond.active(o.params)
