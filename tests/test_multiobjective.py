@@ -259,3 +259,18 @@ def test_a_resumed_bayesian_job_with_objectives_and_constraints_proposes_what_an
     resumed = run(tmp_path / "b.db", 14)
     assert [t.params for t in resumed.trials] == [t.params for t in whole.trials]
     assert {r.id for r in resumed.pareto_front()} == {r.id for r in whole.pareto_front()}
+
+
+def test_warm_start_feeds_every_objective_and_transfer_is_refused(tmp_path):
+    parent = job(tmp_path, max_trials=6, constraints=["size <= 6"]).run()
+    child = hpcore.TuningJob(two, SPACE, objective=["auc", "cost"], direction=["maximize", "minimize"],
+                             constraints=["size <= 6"], strategy="bayesian", max_trials=3, seed=1, progress=False,
+                             warm_start=[parent])
+    child.run()
+    told = child.strategy.observations[:6]
+    assert [o.losses for o in told] == [(-t.metrics["auc"], t.metrics["cost"]) for t in parent.trials]
+    assert [o.feasible for o in told] == [t.metrics["size"] <= 6 for t in parent.trials]
+    with pytest.raises(ConfigError, match="transfer"):
+        hpcore.TuningJob(two, SPACE, objective=["auc", "cost"], direction=["maximize", "minimize"],
+                         strategy="bayesian", max_trials=2, progress=False, warm_start=[parent],
+                         warm_start_type="transfer").run()
