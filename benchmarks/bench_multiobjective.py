@@ -78,7 +78,9 @@ def reference(trials: int, names: list[str]) -> None:
         ref = np.array(MO_PROBLEMS[name].ref)
         runs = {c: run_one(c, name, 0, trials) for c in ("hpcore:random", "optuna:tpe")}
         for c, r in runs.items():
-            print(f"{name}: {c} {trials} trials: hypervolume {r['hv']!r}", flush=True)
+            worst = np.max(r["losses"], axis=0).tolist()
+            print(f"{name}: {c} {trials} trials: hypervolume {r['hv']!r}, worst objective values {worst}",
+                  flush=True)
         both = np.array([y for r in runs.values() for y in r["losses"]])
         print(f"{name}: both: hypervolume {hypervolume(both, ref)!r} (reference point {MO_PROBLEMS[name].ref})",
               flush=True)
