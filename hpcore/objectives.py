@@ -17,7 +17,7 @@ from typing import Any
 
 from hpcore.errors import ConfigError
 
-__all__ = ["Constraint", "Objectives"]
+__all__ = ["Constraint", "Objectives", "satisfies"]
 
 _OPS = ("<=", ">=", "<", ">")
 _CONSTRAINT = re.compile(r"^\s*([A-Za-z_][\w.\-/]*)\s*(<=|>=|<|>)\s*(\S+)\s*$")
@@ -81,6 +81,15 @@ class Constraint:
 
     def __str__(self) -> str:
         return f"{self.metric} {self.op} {self.bound!r}"
+
+
+def satisfies(metrics: Mapping[str, Any], constraints: Sequence[Constraint]) -> bool:
+    """Whether every constraint holds for these metrics (a missing or non-numeric one does not)."""
+    for c in constraints:
+        v = metrics.get(c.metric)
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or not c.feasible(v):
+            return False
+    return True
 
 
 class Objectives:
@@ -180,11 +189,7 @@ class Objectives:
 
     def is_feasible(self, metrics: Mapping[str, Any]) -> bool:
         """Whether every constraint holds for these metrics (a missing metric: not feasible)."""
-        for c in self.constraints:
-            v = metrics.get(c.metric)
-            if not isinstance(v, (int, float)) or isinstance(v, bool) or not c.feasible(v):
-                return False
-        return True
+        return satisfies(metrics, self.constraints)
 
     def missing(self, metrics: Mapping[str, Any]) -> list[str]:
         """The needed metrics that ``metrics`` lacks."""

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from hpcore.errors import ConfigError
-from hpcore.objectives import Constraint, Objectives
+from hpcore.objectives import Constraint, Objectives, satisfies
 from hpcore.pareto import nondominated
 from hpcore.trial import TrialRecord, TrialState
 
@@ -24,11 +24,7 @@ __all__ = ["TuningResult", "best_of", "feasible"]
 
 def feasible(record: TrialRecord, constraints: Sequence[Constraint]) -> bool:
     """Whether the trial's final metrics satisfy every constraint (a missing metric does not)."""
-    for c in constraints:
-        v = record.metrics.get(c.metric)
-        if not isinstance(v, (int, float)) or isinstance(v, bool) or not c.feasible(v):
-            return False
-    return True
+    return satisfies(record.metrics, constraints)
 
 
 def best_of(records: list[TrialRecord], direction: str,
