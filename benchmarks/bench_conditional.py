@@ -26,22 +26,17 @@ process is limited to one OpenMP/BLAS/torch thread before numpy is imported.
 
 from __future__ import annotations
 
-import os
+import one_thread  # noqa: F401  (first: before numpy, here and in every worker process)
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
-             "VECLIB_MAXIMUM_THREADS", "BLIS_NUM_THREADS"):
-    os.environ[_var] = "1"
-
+# isort: split
 import argparse  # noqa: E402
-import json  # noqa: E402
 import logging  # noqa: E402
-import multiprocessing  # noqa: E402
+import os  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
 from collections.abc import Callable  # noqa: E402
-from concurrent.futures import ProcessPoolExecutor, as_completed  # noqa: E402
 from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -49,7 +44,7 @@ import numpy as np  # noqa: E402
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [_HERE, os.path.dirname(_HERE)]
 
-from compare import environment, parse_seeds  # noqa: E402
+import runner  # noqa: E402
 from conditional_problems import PROBLEMS, CondProblem, evaluate, optuna_params, smac_configspace, smac_params  # noqa: E402
 from seeds import seed_text  # noqa: E402
 from table import _mean_ranks, format_tables  # noqa: E402
@@ -60,17 +55,6 @@ CONTENDERS = ["hpcore:bayesian", "hpcore:random", "optuna:tpe", "optuna:gp", "sm
 _COST = {"optuna:gp": 0, "hpcore:bayesian": 1, "smac:hpo": 2, "optuna:tpe": 3}  # slowest first
 Objective = Callable[[dict[str, Any]], float]
 Loop = Callable[[CondProblem, int, int, Objective], tuple[float, float]]
-
-
-def missing_library(contender: str) -> str | None:
-    """Why a contender cannot run here (its library is not installed), or None."""
-    need = {"optuna:gp": ("optuna", "torch"), "optuna:tpe": ("optuna",), "smac:hpo": ("smac", "ConfigSpace")}
-    for module in need.get(contender, ()):
-        try:
-            __import__(module)
-        except Exception as exc:  # noqa: BLE001 - an import can fail in many ways
-            return f"{contender.split(':')[0]} not installed: {type(exc).__name__}: {exc}"
-    return None
 
 
 def loop_hpcore(strategy: str) -> Loop:
@@ -170,15 +154,6 @@ def run_one(contender: str, name: str, seed: int, budget: int) -> dict[str, Any]
             "tell_ms": 1000 * tell_s / len(values), "wall_s": time.perf_counter() - t0}
 
 
-def _smac_version() -> str | None:
-    from importlib import metadata
-
-    try:
-        return metadata.version("smac")
-    except metadata.PackageNotFoundError:
-        return None
-
-
 def reference(trials: int, names: list[str]) -> None:
     """Prints the best value of a long hpcore random search and Optuna TPE run (seed 0) per problem."""
     for name in names:
@@ -251,63 +226,14 @@ def report(meta: dict[str, Any], runs: list[dict[str, Any]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--seeds", default="100-109",
-                    help="a range (100-129), a list (0,3,7) or a count (10: 0-9); default: held-out 100-109")
-    ap.add_argument("--problems", default=",".join(PROBLEMS), help=f"comma-separated, from {','.join(PROBLEMS)}")
-    ap.add_argument("--contenders", default=",".join(CONTENDERS), help="comma-separated, from the default")
-    ap.add_argument("--trials", type=int, default=50, help="trials per run")
-    ap.add_argument("--jobs", type=int, default=1, help="processes running side by side")
-    ap.add_argument("--json", help="every run (default benchmarks/results/conditional-{design,heldout}.json)")
-    ap.add_argument("--md", help="the report (default: the --json path with .md)")
-    ap.add_argument("--reference", type=int, metavar="TRIALS",
-                    help="only print the long-run reference values of the problems (seed 0)")
+    runner.add_arguments(ap, list(PROBLEMS), CONTENDERS, budget=50, results="conditional", budget_flag="--trials")
     a = ap.parse_args(argv)
-    try:
-        seeds = parse_seeds(a.seeds)
-        names = [n.strip() for n in a.problems.split(",") if n.strip()]
-        contenders = [c.strip() for c in a.contenders.split(",") if c.strip()]
-        if not names or any(n not in PROBLEMS for n in names):
-            raise ValueError(f"--problems {a.problems!r}: choose from {','.join(PROBLEMS)}")
-        if not contenders or any(c not in CONTENDERS for c in contenders) or len(set(contenders)) < len(contenders):
-            raise ValueError(f"--contenders {a.contenders!r}: choose, once each, from {','.join(CONTENDERS)}")
-        if a.trials < 1 or a.jobs < 1:
-            raise ValueError("--trials and --jobs must be >= 1")
-    except ValueError as exc:
-        ap.error(str(exc))
+    seeds, names, contenders = runner.check_arguments(ap, a, list(PROBLEMS), CONTENDERS)
     if a.reference:
         reference(a.reference, names)
         return 0
-    skipped = {c: why for c in contenders if (why := missing_library(c))}
-    for c, why in skipped.items():
-        print(f"# skipping {c}: {why}", file=sys.stderr, flush=True)
-    running = [c for c in contenders if c not in skipped]
-    kind = "heldout" if min(seeds) >= 100 else "design" if max(seeds) < 100 else "mixed"
-    json_path = a.json or os.path.join(_HERE, "results", f"conditional-{kind}.json")
-    md_path = a.md or os.path.splitext(json_path)[0] + ".md"
-    meta = {"args": {"contenders": running, "functions": names, "seeds": seeds, "budget": a.trials, "batch": 1,
-                     "jobs": a.jobs}, "skipped": skipped,
-            "regret_from": {n: [PROBLEMS[n].regret_from, PROBLEMS[n].minimum] for n in names}, **environment()}
-    meta["versions"]["smac"] = _smac_version()
-    tasks = [(c, n, s) for c in sorted(running, key=lambda c: _COST.get(c, 9)) for s in seeds for n in names]
-    runs: list[dict[str, Any]] = []
-    t0 = time.time()
-    with ProcessPoolExecutor(max_workers=a.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(run_one, c, n, s, a.trials) for c, n, s in tasks]
-        for i, fut in enumerate(as_completed(futures), 1):
-            runs.append(fut.result())
-            if i % 25 == 0 or i == len(futures):
-                print(f"# {i}/{len(futures)} runs, {time.time() - t0:.0f} s", file=sys.stderr, flush=True)
-    meta["wall_s"] = round(time.time() - t0, 1)
-    order = {c: i for i, c in enumerate(running)}
-    runs.sort(key=lambda r: (order[r["contender"]], r["function"], r["seed"]))
-    os.makedirs(os.path.dirname(os.path.abspath(json_path)), exist_ok=True)
-    with open(json_path, "w") as fh:
-        json.dump({"meta": meta, "runs": runs}, fh)
-    text = report(meta, runs)
-    with open(md_path, "w") as fh:
-        fh.write(text + "\n")
-    print(text)
-    return 0
+    meta = {"regret_from": {n: [PROBLEMS[n].regret_from, PROBLEMS[n].minimum] for n in names}}
+    return runner.run_all(a, seeds, names, contenders, "conditional", run_one, meta, report, _COST)
 
 
 if __name__ == "__main__":

@@ -25,13 +25,11 @@ is limited to one OpenMP/BLAS/torch thread before numpy is imported.
 
 from __future__ import annotations
 
-import os
+import one_thread  # noqa: F401  (first: before numpy)
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
-             "VECLIB_MAXIMUM_THREADS", "BLIS_NUM_THREADS"):
-    os.environ[_var] = "1"
-
+# isort: split
 import argparse  # noqa: E402
+import os  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
@@ -43,6 +41,7 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [_HERE, os.path.dirname(_HERE)]
 
 import mo_harness as h  # noqa: E402
+import runner  # noqa: E402
 from mo_problems import CONSTRAINED, feasible  # noqa: E402
 from seeds import seed_text  # noqa: E402
 
@@ -132,15 +131,15 @@ def report(meta: dict[str, Any], runs: list[dict[str, Any]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    h.add_arguments(ap, list(CONSTRAINED), CONTENDERS, budget=50, results="constrained")
+    runner.add_arguments(ap, list(CONSTRAINED), CONTENDERS, budget=50, results="constrained")
     a = ap.parse_args(argv)
-    seeds, names, contenders = h.check_arguments(ap, a, list(CONSTRAINED), CONTENDERS)
+    seeds, names, contenders = runner.check_arguments(ap, a, list(CONSTRAINED), CONTENDERS)
     if a.reference:
         reference(a.reference, names)
         return 0
     meta = {"regret_from": {n: [CONSTRAINED[n].regret_from, CONSTRAINED[n].minimum] for n in names},
             "constraints": {n: list(CONSTRAINED[n].constraints) for n in names}}
-    return h.run_all(a, seeds, names, contenders, "constrained", run_one, meta, report)
+    return runner.run_all(a, seeds, names, contenders, "constrained", run_one, meta, report, h.COST)
 
 
 if __name__ == "__main__":

@@ -19,17 +19,14 @@ Contenders: ``hpcore:<strategy>`` for any registered strategy, ``optuna:gp`` (GP
 
 from __future__ import annotations
 
-import os
+import one_thread  # noqa: F401  (first: before numpy, here and in every worker process)
 
-# One thread per process, before numpy/scipy/torch are imported (here and in every worker process).
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
-             "VECLIB_MAXIMUM_THREADS", "BLIS_NUM_THREADS"):
-    os.environ[_var] = "1"
-
+# isort: split
 import argparse  # noqa: E402
 import datetime  # noqa: E402
 import json  # noqa: E402
 import multiprocessing  # noqa: E402
+import os  # noqa: E402
 import platform  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -167,7 +164,7 @@ def environment() -> dict[str, Any]:
             cpu = next((ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), cpu)
     except OSError:
         pass
-    versions = {d: _version(d) for d in ("hpcore", "optuna", "torch", "scikit-learn", "numpy", "scipy")}
+    versions = {d: _version(d) for d in ("hpcore", "optuna", "smac", "torch", "scikit-learn", "numpy", "scipy")}
     versions["python"] = platform.python_version()
     return {"versions": versions, "hpcore_commit": commit, "hpcore_path": os.path.dirname(hpcore.__file__),
             "machine": {"platform": platform.platform(), "cpu": cpu, "cores": os.cpu_count(),

@@ -1,6 +1,6 @@
 """What ``bench_multiobjective.py`` and ``bench_constrained.py`` share: the ask/tell loops of every
-contender, the translation of constraints for Optuna, the command line, the process pool and the
-pieces of the report.
+contender, the translation of constraints for Optuna and the pieces of the report (the command
+line and the process pool are ``runner.py``'s).
 
 Every contender runs on its library's defaults, seeded with the run's seed: ``hpcore:<strategy>``
 through ``hpcore.create_tuner(strategy, space, direction=..., seed=..., constraints=[...])``;
@@ -11,25 +11,18 @@ before each tell, the way Optuna 5 asks for them (its ``constraints_func`` argum
 there); an Optuna without it (4.x) gets them as ``constraints_func``. The time of every ask (for Optuna, with
 the suggestions of the trial's parameters) and of every tell is measured.
 
-A script importing this module sets the thread variables first (one thread per process).
+A script importing this module imports ``one_thread`` first (one thread per process).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
 import math
-import multiprocessing
-import os
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
 import numpy as np
-from compare import parse_seeds
 from conditional_problems import optuna_params
 from table import _mean_ranks, _outcome
 
@@ -41,17 +34,6 @@ COST = {"optuna:gp": 0, "hpcore:bayesian": 1, "optuna:tpe": 2, "optuna:nsga2": 3
 HEAD, PEER = "hpcore:bayesian", "optuna:gp"
 Evaluate = Callable[[dict[str, Any]], tuple[list[float], dict[str, float]]]
 _WORST = 1e300  # stands for "no value" (a run without a feasible trial) in ranks and wins
-
-
-def missing_library(contender: str) -> str | None:
-    """Why a contender cannot run here (its library is not installed), or None."""
-    need = {"optuna": ("optuna",), "optuna:gp": ("optuna", "torch")}
-    for module in need.get(contender, need.get(contender.split(":")[0], ())):
-        try:
-            __import__(module)
-        except Exception as exc:  # noqa: BLE001 - an import can fail in many ways
-            return f"{contender.split(':')[0]} not installed: {type(exc).__name__}: {exc}"
-    return None
 
 
 def optuna_constraints(constraints: Sequence[str], metrics: Mapping[str, float]) -> list[float]:
@@ -139,79 +121,6 @@ def _optuna_study(which: str, seed: int, directions: list[str], constrained: boo
         torch.set_num_threads(1)
     cls = {"gp": "GPSampler", "tpe": "TPESampler", "nsga2": "NSGAIISampler", "random": "RandomSampler"}[which]
     return optuna.create_study(sampler=getattr(optuna.samplers, cls)(**kwargs), directions=directions)
-
-
-# --- command line and process pool ---------------------------------------------------------------
-
-def add_arguments(ap: argparse.ArgumentParser, problems: Sequence[str], contenders: Sequence[str], budget: int,
-                  results: str) -> None:
-    """The options every such benchmark takes."""
-    ap.add_argument("--seeds", default="100-109",
-                    help="a range (100-129), a list (0,3,7) or a count (10: 0-9); default: held-out 100-109")
-    ap.add_argument("--problems", default=",".join(problems), help=f"comma-separated, from {','.join(problems)}")
-    ap.add_argument("--contenders", default=",".join(contenders), help="comma-separated, from the default")
-    ap.add_argument("--budget", type=int, default=budget, help="trials per run")
-    ap.add_argument("--jobs", type=int, default=1, help="processes running side by side")
-    ap.add_argument("--json", help=f"every run (default benchmarks/results/{results}-{{design,heldout}}.json)")
-    ap.add_argument("--md", help="the report (default: the --json path with .md)")
-    ap.add_argument("--reference", type=int, metavar="TRIALS",
-                    help="only print the long-run reference values of the problems (seed 0)")
-
-
-def check_arguments(ap: argparse.ArgumentParser, a: argparse.Namespace, problems: Sequence[str],
-                    contenders: Sequence[str]) -> tuple[list[int], list[str], list[str]]:
-    """The seeds, problems and contenders asked for; a usage error for anything else."""
-    try:
-        seeds = parse_seeds(a.seeds)
-        names = [n.strip() for n in a.problems.split(",") if n.strip()]
-        chosen = [c.strip() for c in a.contenders.split(",") if c.strip()]
-        if not names or any(n not in problems for n in names) or len(set(names)) < len(names):
-            raise ValueError(f"--problems {a.problems!r}: choose, once each, from {','.join(problems)}")
-        if not chosen or any(c not in contenders for c in chosen) or len(set(chosen)) < len(chosen):
-            raise ValueError(f"--contenders {a.contenders!r}: choose, once each, from {','.join(contenders)}")
-        if a.budget < 1 or a.jobs < 1:
-            raise ValueError("--budget and --jobs must be >= 1")
-    except ValueError as exc:
-        ap.error(str(exc))
-    return seeds, names, chosen
-
-
-def run_all(a: argparse.Namespace, seeds: list[int], names: list[str], contenders: list[str], results: str,
-            run_one: Callable[..., dict[str, Any]], meta: dict[str, Any],
-            report: Callable[[dict[str, Any], list[dict[str, Any]]], str]) -> int:
-    """Runs every (contender, problem, seed) in ``--jobs`` processes, slowest contenders first, then
-    writes the JSON file (``meta`` and every run) and the markdown report, and prints the report."""
-    from compare import environment
-
-    skipped = {c: why for c in contenders if (why := missing_library(c))}
-    for c, why in skipped.items():
-        print(f"# skipping {c}: {why}", file=sys.stderr, flush=True)
-    running = [c for c in contenders if c not in skipped]
-    kind = "heldout" if min(seeds) >= 100 else "design" if max(seeds) < 100 else "mixed"
-    json_path = a.json or os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", f"{results}-{kind}.json")
-    md_path = a.md or os.path.splitext(json_path)[0] + ".md"
-    meta = {"args": {"contenders": running, "functions": names, "seeds": seeds, "budget": a.budget, "batch": 1,
-                     "jobs": a.jobs}, "skipped": skipped, **meta, **environment()}
-    tasks = [(c, n, s) for c in sorted(running, key=lambda c: COST.get(c, 9)) for s in seeds for n in names]
-    runs: list[dict[str, Any]] = []
-    t0 = time.time()
-    with ProcessPoolExecutor(max_workers=a.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(run_one, c, n, s, a.budget) for c, n, s in tasks]
-        for i, fut in enumerate(as_completed(futures), 1):
-            runs.append(fut.result())
-            if i % 25 == 0 or i == len(futures):
-                print(f"# {i}/{len(futures)} runs, {time.time() - t0:.0f} s", file=sys.stderr, flush=True)
-    meta["wall_s"] = round(time.time() - t0, 1)
-    order = {c: i for i, c in enumerate(running)}
-    runs.sort(key=lambda r: (order[r["contender"]], r["function"], r["seed"]))
-    os.makedirs(os.path.dirname(os.path.abspath(json_path)), exist_ok=True)
-    with open(json_path, "w") as fh:
-        json.dump({"meta": meta, "runs": runs}, fh, allow_nan=False)
-    text = report(meta, runs)
-    with open(md_path, "w") as fh:
-        fh.write(text + "\n")
-    print(text)
-    return 0
 
 
 # --- the report ----------------------------------------------------------------------------------
