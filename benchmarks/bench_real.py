@@ -35,7 +35,8 @@ every contender, and a normalised score: per run ``100 * (R - best) / (R - B)``,
 the best loss any contender found on the task in this benchmark run (all seeds) and ``R``
 hpcore:random's mean best loss over the seeds; a contender's score on a task is the MEAN of its
 runs' scores over the seeds (0 = as good as random search on average, 100 = the best anyone
-found, every seed). Then the mean score over tasks per contender, the number of tasks where
+found, every seed; should no run beat random search's mean, a run scores 0 at it and -100 above
+it). Then the mean score over tasks per contender, the number of tasks where
 hpcore:bayesian-auto's score is below 0 (its mean best loss worse than random search's), the
 mean over tasks of auto's score minus declared's, the median time of one evaluation per task,
 and the mean ask time per contender with its ratio to optuna:gp's. Each process is limited to
@@ -192,7 +193,7 @@ def normalised_scores(runs: list[dict[str, Any]]) -> dict[tuple[str, str], float
         span = ref - top
         for c in {r["contender"] for r in here}:
             bests = [r["best"] for r in here if r["contender"] == c]
-            scores = [100 * (ref - b) / span if span > 1e-12 else (100.0 if b <= top + 1e-12 else 0.0) for b in bests]
+            scores = [100 * (ref - b) / span if span > 1e-12 else (0.0 if b <= top + 1e-12 else -100.0) for b in bests]
             out[(c, n)] = float(np.mean(scores))
     return out
 
