@@ -22,7 +22,8 @@ from typing import Any
 from seeds import parse_seeds
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
-NEEDS = {"optuna": ("optuna",), "optuna:gp": ("optuna", "torch"), "smac": ("smac", "ConfigSpace")}
+NEEDS = {"optuna": ("optuna",), "optuna:gp": ("optuna", "torch"), "smac": ("smac", "ConfigSpace"),
+         "hebo": ("hebo", "torch")}
 RunOne = Callable[[str, str, int, int], dict[str, Any]]
 Report = Callable[[dict[str, Any], list[dict[str, Any]]], str]
 

@@ -22,6 +22,8 @@ def parse_seeds(text: str) -> list[int]:
         [0, 1, 2]
     """
     if text.isdigit():
+        if int(text) == 0:
+            raise argparse.ArgumentTypeError(f"--seeds {text!r} is a count of no seeds; write 0-0 for seed 0 alone")
         return list(range(int(text)))
     seeds: list[int] = []
     for part in text.split(","):
