@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from hpcore._threads import blas_threads
 from hpcore.checks import check_seed
 from hpcore.errors import ConfigError, MetricError, SearchSpaceError
 from hpcore.objectives import Constraint
@@ -142,7 +143,8 @@ class Strategy:
         if self._queue:
             params = self._queue.pop(0)
         else:
-            params = self.space.validate(self.suggest(trial_id, self.rng_for(trial_id)))
+            with blas_threads():
+                params = self.space.validate(self.suggest(trial_id, self.rng_for(trial_id)))
         self._next_id += 1
         trial = Trial(trial_id, params)
         self.pending[trial_id] = trial
