@@ -82,7 +82,8 @@ def loop_optuna(sampler: str) -> Loop:
         if sampler == "gp":
             import torch
 
-            torch.set_num_threads(1)
+            if one_thread.MODE == "1":  # BENCH_THREADS=default: torch's own
+                torch.set_num_threads(1)
             chosen = optuna.samplers.GPSampler(seed=seed)
         else:
             chosen = optuna.samplers.TPESampler(multivariate=True, group=True, seed=seed)

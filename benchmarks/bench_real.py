@@ -116,7 +116,8 @@ def loop_hebo(space: hpcore.SearchSpace, budget: int, seed: int, f: Objective) -
     import torch
     from hebo.optimizers.hebo import HEBO
 
-    torch.set_num_threads(1)
+    if one_thread.MODE == "1":  # BENCH_THREADS=default: torch's own
+        torch.set_num_threads(1)
     np.random.seed(seed)
     torch.manual_seed(seed)
     opt = HEBO(_hebo_space(space))

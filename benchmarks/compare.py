@@ -94,7 +94,8 @@ def run_optuna(sampler: str, problem: Problem, budget: int, seed: int, batch: in
     if sampler == "gp":
         import torch
 
-        torch.set_num_threads(1)
+        if one_thread.MODE == "1":  # BENCH_THREADS=default: torch's own
+            torch.set_num_threads(1)
     study = optuna.create_study(sampler=getattr(optuna.samplers, OPTUNA_SAMPLERS[sampler])(seed=seed),
                                 direction="minimize")
 
@@ -169,7 +170,7 @@ def environment() -> dict[str, Any]:
     return {"versions": versions, "hpcore_commit": commit, "hpcore_path": os.path.dirname(hpcore.__file__),
             "machine": {"platform": platform.platform(), "cpu": cpu, "cores": os.cpu_count(),
                         "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None},
-            "threads_per_process": 1,
+            "threads_per_process": 1 if one_thread.MODE == "1" else "default",
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
 
 

@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import one_thread
 from conditional_problems import optuna_params
 from table import _mean_ranks, _outcome
 
@@ -118,7 +119,8 @@ def _optuna_study(which: str, seed: int, directions: list[str], constrained: boo
     if which == "gp":
         import torch
 
-        torch.set_num_threads(1)
+        if one_thread.MODE == "1":  # BENCH_THREADS=default: torch's own
+            torch.set_num_threads(1)
     cls = {"gp": "GPSampler", "tpe": "TPESampler", "nsga2": "NSGAIISampler", "random": "RandomSampler"}[which]
     return optuna.create_study(sampler=getattr(optuna.samplers, cls)(**kwargs), directions=directions)
 
@@ -227,12 +229,21 @@ def timing_lines(runs: list[dict[str, Any]], labels: list[str]) -> list[str]:
     return lines
 
 
+def _threads(meta: dict[str, Any]) -> str:
+    n = meta.get("threads_per_process", 1)
+    return "1 thread per process" if n == 1 else "threads at the libraries' defaults (no thread variables)"
+
+
 def footer_lines(meta: dict[str, Any]) -> list[str]:
     """The skipped contenders and the environment: versions, machine, threads, jobs, wall time."""
     lines = [f"Skipped {c}: {why}." for c, why in meta.get("skipped", {}).items()]
     v, m = meta["versions"], meta["machine"]
     lines += ["", f"hpcore {v.get('hpcore')} ({meta.get('hpcore_commit')}), optuna {v.get('optuna')}, "
               f"scikit-learn {v.get('scikit-learn')}, torch {v.get('torch')}, numpy {v.get('numpy')}, "
-              f"python {v.get('python')}; {m['cpu']}, {m['cores']} cores, 1 thread per process, "
+              f"python {v.get('python')}; {m['cpu']}, {m['cores']} cores, {_threads(meta)}, "
               f"--jobs {meta['args']['jobs']}, {meta.get('wall_s')} s."]
+    for inc in meta.get("included", []):
+        lines.append(f"The runs of {', '.join(inc['contenders'])} come from an earlier run ({inc['path']}, hpcore "
+                     f"{inc.get('hpcore_commit')}, {inc.get('date')}, {inc.get('wall_s')} s): their losses are "
+                     "seeded as here, their times were measured then.")
     return lines

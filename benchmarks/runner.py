@@ -49,6 +49,9 @@ def add_arguments(ap: argparse.ArgumentParser, problems: Sequence[str], contende
     ap.add_argument("--jobs", type=int, default=1, help="processes running side by side")
     ap.add_argument("--json", help=f"every run (default benchmarks/results/{results}-{{design,heldout}}.json)")
     ap.add_argument("--md", help="the report (default: the --json path with .md)")
+    ap.add_argument("--include", action="append", default=[], metavar="JSON",
+                    help="the runs of contenders not run now, from an earlier JSON file of this benchmark with "
+                         "the same problems, seeds and budget (repeatable; the report says which runs came from it)")
     ap.add_argument("--reference", type=int, metavar="TRIALS",
                     help="only print the long-run reference values of the problems (seed 0)")
 
@@ -87,8 +90,11 @@ def run_all(a: argparse.Namespace, seeds: list[int], names: list[str], contender
     md_path = a.md or os.path.splitext(json_path)[0] + ".md"
     meta = {"args": {"contenders": running, "functions": names, "seeds": seeds, "budget": a.budget, "batch": 1,
                      "jobs": a.jobs}, "skipped": skipped, **meta, **environment()}
+    runs, included = _included(getattr(a, "include", []), seeds, names, running, a.budget)
+    if included:
+        meta["included"] = included
+        meta["args"]["contenders"] = running + [c for inc in included for c in inc["contenders"]]
     tasks = [(c, n, s) for c in sorted(running, key=lambda c: cost.get(c, 9)) for s in seeds for n in names]
-    runs: list[dict[str, Any]] = []
     t0 = time.time()
     with ProcessPoolExecutor(max_workers=a.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = [pool.submit(run_one, c, n, s, a.budget) for c, n, s in tasks]
@@ -97,7 +103,7 @@ def run_all(a: argparse.Namespace, seeds: list[int], names: list[str], contender
             if i % 25 == 0 or i == len(futures):
                 print(f"# {i}/{len(futures)} runs, {time.time() - t0:.0f} s", file=sys.stderr, flush=True)
     meta["wall_s"] = round(time.time() - t0, 1)
-    order = {c: i for i, c in enumerate(running)}
+    order = {c: i for i, c in enumerate(meta["args"]["contenders"])}
     runs.sort(key=lambda r: (order[r["contender"]], r["function"], r["seed"]))
     os.makedirs(os.path.dirname(os.path.abspath(json_path)), exist_ok=True)
     with open(json_path, "w") as fh:
@@ -107,3 +113,33 @@ def run_all(a: argparse.Namespace, seeds: list[int], names: list[str], contender
         fh.write(text + "\n")
     print(text)
     return 0
+
+
+def _included(paths: Sequence[str], seeds: list[int], names: list[str], running: list[str], budget: int
+              ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The runs of ``--include`` files: every (contender, problem, seed) of this run for contenders not
+    run now, which each file must hold in full at the same budget; a :class:`SystemExit` otherwise.
+
+    Returns:
+        ``(runs, included)``: the runs, and per file its path, contenders, wall time and environment.
+    """
+    runs: list[dict[str, Any]] = []
+    included: list[dict[str, Any]] = []
+    taken = set(running)
+    for path in paths:
+        with open(path) as fh:
+            data = json.load(fh)
+        old = [r for r in data["runs"] if r["contender"] not in taken]
+        contenders = list(dict.fromkeys(r["contender"] for r in old))
+        have = {(r["contender"], r["function"], r["seed"]) for r in old if r["budget"] == budget}
+        missing = [(c, n, s) for c in contenders for n in names for s in seeds if (c, n, s) not in have]
+        if not contenders or missing:
+            why = "no contender that is not run now" if not contenders else \
+                f"{len(missing)} runs missing at budget {budget}, for example {missing[0]}"
+            raise SystemExit(f"--include {path}: {why}; include a file of the same problems, seeds and budget")
+        runs += [r for r in old if r["function"] in names and r["seed"] in seeds and r["budget"] == budget]
+        meta = data.get("meta", {})
+        included.append({"path": os.path.basename(path), "contenders": contenders, "wall_s": meta.get("wall_s"),
+                         **{k: meta[k] for k in ("versions", "hpcore_commit", "machine", "date") if k in meta}})
+        taken |= set(contenders)
+    return runs, included

@@ -89,6 +89,28 @@ def test_script_writes_json_and_markdown_with_the_normalised_score(tmp_path: str
     random_score = float(row.split("|")[2].strip())  # columns in --contenders order: hpcore:random first
     assert random_score == 0.0
 
+    # A later run of one contender with the other's runs included from the first file.
+    out2 = os.path.join(tmp_path, "real2.json")
+    base = [sys.executable, os.path.join(BENCH, "bench_real.py"), "--seeds", "0-0", "--problems", "svm_wine",
+            "--trials", "6", "--json", out2]
+    proc = subprocess.run(base + ["--contenders", "hpcore:bayesian", "--include", out],
+                          capture_output=True, text=True, timeout=240, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    with open(out2) as fh:
+        data2 = json.load(fh)
+    assert data2["meta"]["args"]["contenders"] == ["hpcore:bayesian", "hpcore:random"]
+    assert data2["meta"]["included"][0]["contenders"] == ["hpcore:random"]
+    old = {r["contender"]: r for r in data["runs"]}
+    new = {r["contender"]: r for r in data2["runs"]}
+    assert new["hpcore:random"] == old["hpcore:random"]  # taken over, not run again
+    assert new["hpcore:bayesian"]["trace"] == old["hpcore:bayesian"]["trace"]  # seeded: the same losses
+    with open(os.path.splitext(out2)[0] + ".md") as fh:
+        assert "come from an earlier run (real.json" in fh.read()
+    # A file that lacks runs of this run's seeds is refused, naming what is missing.
+    proc = subprocess.run(base[:3] + ["1-1"] + base[4:] + ["--contenders", "hpcore:bayesian", "--include", out],
+                          capture_output=True, text=True, timeout=240, cwd=tmp_path)
+    assert proc.returncode != 0 and "runs missing" in proc.stderr
+
 
 def test_normalised_score_when_nothing_beats_random() -> None:
     from bench_real import normalised_scores
