@@ -6,7 +6,8 @@ one thread), so that a configuration always gets the same loss. The loss is ``er
 accuracy), ``log_loss`` (the mean negative log-likelihood of the true class, probabilities
 clipped to [1e-15, 1]) or ``rmse``. A model that diverges (NaN or infinite outputs) gets uniform
 class probabilities, or predictions clipped to the target's range widened by its span, so every
-loss is finite. Warnings (convergence, overflow) are silenced.
+loss is finite; one whose fit refuses to finish with non-finite weights (scikit-learn's MLPs) gets
+the same, or the majority class for ``error``. Warnings (convergence, overflow) are silenced.
 
 Every task's ranges are written once, with the scales a practitioner would declare (``log`` for
 learning rates, C, gamma, alpha, tolerances and counts spanning orders of magnitude; ``linear``
@@ -125,8 +126,25 @@ def _folds(name: str, classify: bool) -> tuple[tuple[np.ndarray, np.ndarray], ..
     return tuple(cv.split(X, y))
 
 
+def _diverged_loss(y: np.ndarray, tr: np.ndarray, te: np.ndarray, loss: str) -> float:
+    """The loss of a fit that diverged: the training fold's majority class (``error``), uniform
+    probabilities (``log_loss``), or predictions at the target's range widened by its span (``rmse``)."""
+    if loss == "error":
+        values, counts = np.unique(y[tr], return_counts=True)
+        return float(np.mean(y[te] != values[np.argmax(counts)]))
+    if loss == "log_loss":
+        return float(np.log(len(np.unique(y[tr]))))
+    lo, hi = y[tr].min(), y[tr].max()
+    return float(np.sqrt(np.mean((hi + (hi - lo) - y[te]) ** 2)))
+
+
 def _fold_loss(model: Any, X: np.ndarray, y: np.ndarray, tr: np.ndarray, te: np.ndarray, loss: str) -> float:
-    model.fit(X[tr], y[tr])
+    try:
+        model.fit(X[tr], y[tr])
+    except ValueError as exc:  # scikit-learn's MLPs refuse to return non-finite weights
+        if "non-finite" not in str(exc):
+            raise
+        return _diverged_loss(y, tr, te, loss)
     if loss == "error":
         return float(np.mean(model.predict(X[te]) != y[te]))
     if loss == "log_loss":

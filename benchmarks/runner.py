@@ -99,7 +99,14 @@ def run_all(a: argparse.Namespace, seeds: list[int], names: list[str], contender
     with ProcessPoolExecutor(max_workers=a.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = [pool.submit(run_one, c, n, s, a.budget) for c, n, s in tasks]
         for i, fut in enumerate(as_completed(futures), 1):
-            runs.append(fut.result())
+            try:
+                runs.append(fut.result())
+            except BaseException:
+                # Fail now, naming the run, instead of after every other run has finished.
+                c, n, s = tasks[futures.index(fut)]
+                print(f"# run {c} on {n}, seed {s} failed; the others are cancelled", file=sys.stderr, flush=True)
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
             if i % 25 == 0 or i == len(futures):
                 print(f"# {i}/{len(futures)} runs, {time.time() - t0:.0f} s", file=sys.stderr, flush=True)
     meta["wall_s"] = round(time.time() - t0, 1)
