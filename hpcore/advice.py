@@ -6,13 +6,13 @@ Four rules, at most one advice per parameter, checked in this order:
   :func:`hpcore.plot.importance_values`) is below ``FIX_IMPORTANCE`` (5 %) *and* its main effect moves
   the predicted objective by less than ``FIX_EFFECT`` (10 %) of the observed spread. Fixing it at the
   best trial's value shrinks the search for the others. Needs two parameters or more.
-* **log scale**: a ``linear`` or ``auto`` numeric range with ``min > 0`` spanning ``LOG_DECADES`` (2)
-  decades or more, where either the best trial lies in the lowest ``EDGE`` (10 %) of the range and at
-  least half of the good trials in the lowest ``2 * EDGE`` (the optimum is in its bottom decade or
-  below: the case where a linear range would be widened) or a
-  quadratic in ``log(x)`` explains at least ``LOG_R2_GAIN`` (0.15) more of the objective's variance than
-  a quadratic in ``x`` (and at least ``LOG_R2_MIN``, 0.4). On a linear scale such a range wastes
-  most trials on its top decade.
+* **log scale**: a ``linear`` numeric range with ``min > 0`` spanning ``LOG_DECADES`` (2) decades or
+  more (an ``auto`` range that wide already starts on a log scale, see ``Param.unit_scale``), where
+  either the best trial lies in the lowest ``EDGE`` (10 %) of the range and at least half of the good
+  trials in the lowest ``2 * EDGE`` (the optimum is in its bottom decade or below: the case where a
+  linear range would be widened) or a quadratic in ``log(x)`` explains at least ``LOG_R2_GAIN`` (0.15)
+  more of the objective's variance than a quadratic in ``x`` (and at least ``LOG_R2_MIN``, 0.4). On a
+  linear scale such a range wastes most trials on its top decade.
 * **widen**: the best trial lies in the outer ``EDGE`` (10 %) of a numeric range (on its search scale)
   and at least half of the good trials in the outer ``2 * EDGE`` on the same side: the optimum may
   lie beyond the bound.
@@ -111,7 +111,7 @@ def _decode(param: Param, u: float) -> Any:
 def _beyond(param: Float | Int, upper: bool) -> Any:
     """A bound half a range (one decade on a log scale) beyond the current one, or None."""
     lo, hi = param.min, param.max
-    if param.scale == "log":
+    if param.unit_scale == "log":
         new = hi * 10 if upper else lo / 10
     elif param.scale == "reverse_log":
         new = 1 - (1 - hi) / 10 if upper else max(0.0, lo - (hi - lo) / 2)
@@ -121,7 +121,7 @@ def _beyond(param: Float | Int, upper: bool) -> Any:
             new = max(new, 0.0)  # a range declared non-negative most likely cannot go below zero
     if isinstance(param, Int):
         new = int(math.ceil(new) if upper else math.floor(new))
-        new = max(new, 1) if param.scale == "log" else new
+        new = max(new, 1) if param.unit_scale == "log" else new
     else:
         new = float(f"{new:.4g}")
     return None if new == (hi if upper else lo) else new
@@ -215,7 +215,7 @@ def _range_advice(name: str, label: str, param: Float | Int, u: np.ndarray, done
     ug = u[good]
     x = np.array([float(r.params[name]) for r in done])
     n_good = len(good)
-    if param.scale in ("linear", "auto") and param.min > 0 and math.log10(param.max / param.min) >= LOG_DECADES:
+    if param.unit_scale == "linear" and param.min > 0 and math.log10(param.max / param.min) >= LOG_DECADES:
         low = param.min + EDGE * (param.max - param.min)
         r2_lin, r2_log = _r2_quadratic(x, loss), _r2_quadratic(np.log(x), loss)
         n_low = int(np.sum(x[good] <= param.min + 2 * EDGE * (param.max - param.min)))

@@ -18,8 +18,11 @@ from hpcore.errors import SearchSpaceError
 
 CATEGORIES = ("model", "optimizer", "data")
 SCALES = ("auto", "linear", "log", "reverse_log")
+# An ``auto`` range from min > 0 spanning this ratio (two decades) or more starts on a log scale
+# (Param.unit_scale); chosen on the design seeds of benchmarks/bench_real.py (docs/search-space.md).
+AUTO_LOG_RATIO = 100.0
 
-__all__ = ["CATEGORIES", "SCALES", "Categorical", "Float", "Int", "Param", "param_from_dict"]
+__all__ = ["AUTO_LOG_RATIO", "CATEGORIES", "SCALES", "Categorical", "Float", "Int", "Param", "param_from_dict"]
 
 
 def _check_category(category: str, where: str) -> str:
@@ -100,7 +103,20 @@ class _Numeric(Param):
 
     @property
     def is_log(self) -> bool:
+        """Whether the range was declared ``scale="log"``."""
         return self.scale == "log"
+
+    @property
+    def unit_scale(self) -> str:
+        """The scale of the unit coordinate: the declared one, or the one ``auto`` starts from.
+
+        An ``auto`` range with ``min > 0`` whose ``max / min`` is at least ``AUTO_LOG_RATIO`` (100: two decades)
+        starts as ``log``, any other ``auto`` range as ``linear``; the ``bayesian`` strategy then
+        warps the coordinate as its data say, either way (see :mod:`hpcore.space`).
+        """
+        if self.scale != "auto":
+            return self.scale
+        return "log" if self.min > 0 and self.max >= AUTO_LOG_RATIO * self.min else "linear"
 
 
 class Float(_Numeric):
@@ -145,7 +161,7 @@ class Float(_Numeric):
         Differences of logs, never ``log(max / min)``: the ratio overflows for ranges such as
         ``Float(1e-300, 1e300, scale='log')``, which would then decode every coordinate to ``max``.
         """
-        if self.scale == "log":
+        if self.unit_scale == "log":
             return math.log(self.min), math.log(self.max)
         if self.scale == "reverse_log":
             return -math.log1p(-self.min), -math.log1p(-self.max)
@@ -153,7 +169,7 @@ class Float(_Numeric):
 
     def encode(self, value: float) -> float:
         x, (lo, hi) = float(value), self._ends()
-        if self.scale == "log":
+        if self.unit_scale == "log":
             t = math.log(x) if x > 0 else -math.inf
         elif self.scale == "reverse_log":
             t = -math.log1p(-x) if x < 1 else math.inf
@@ -167,7 +183,7 @@ class Float(_Numeric):
         u = min(1.0, max(0.0, float(u)))
         lo, hi = self._ends()
         t = lo * (1 - u) + hi * u  # no hi - lo: finite for any finite ends
-        if self.scale == "log":
+        if self.unit_scale == "log":
             x = math.exp(t)
         elif self.scale == "reverse_log":
             x = -math.expm1(-t)
@@ -245,19 +261,19 @@ class Int(_Numeric):
         """The interval the unit cube maps onto (in ``log`` for a log scale): the values' range widened
         by half a step at each end, so that both ends are as likely as any other value."""
         half = self.step / 2
-        if self.scale == "log":
+        if self.unit_scale == "log":
             return math.log(self.min - half if self.min - half > 0 else self.min / 2), math.log(self.max + half)
         return self.min - half, self.max + half
 
     def encode(self, value: int) -> float:
         lo, hi = self.edges()
-        x = math.log(value) if self.scale == "log" else float(value)
+        x = math.log(value) if self.unit_scale == "log" else float(value)
         return min(1.0, max(0.0, (x - lo) / (hi - lo)))
 
     def decode(self, u: float) -> int:
         lo, hi = self.edges()
         x = lo + min(1.0, max(0.0, float(u))) * (hi - lo)
-        if self.scale == "log":
+        if self.unit_scale == "log":
             x = math.exp(x)
         k = int(round((x - self.min) / self.step))
         return self.min + min(self.n_values - 1, max(0, k)) * self.step

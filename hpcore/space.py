@@ -5,13 +5,14 @@ Strategies work in the unit cube: every range encodes a value to one coordinate 
 decodes any coordinate back to a valid value, so a strategy never has to know about scales, steps or
 choices. The encoding per scale:
 
-* ``linear`` (and ``auto``): ``u = (x - min) / (max - min)``;
+* ``linear``: ``u = (x - min) / (max - min)``;
 * ``log``: ``u = log(x / min) / log(max / min)``;
 * ``reverse_log``: ``u = log((1 - min) / (1 - x)) / log((1 - min) / (1 - max))``, which spreads the
   values close to 1 (momentum, beta2) as ``log`` spreads the values close to 0.
 
-``auto`` is encoded linearly; the ``bayesian`` strategy learns a warping of each ``auto`` dimension
-from the data, and ``random``/``grid`` treat it as ``linear``.
+``auto`` is encoded as ``log`` when ``min > 0`` and ``max >= 100 * min`` (``AUTO_LOG_RATIO``), as
+``linear`` otherwise (``Param.unit_scale`` tells which), for every strategy; the ``bayesian``
+strategy then learns a warping of each ``auto`` dimension from the data, which can move it either way.
 Integers occupy equal-width cells of the unit interval (one per value on the step grid), so uniform
 sampling gives every value, ends included, the same chance.
 

@@ -37,7 +37,7 @@ SPACE = SearchSpace({"lr": Float(1e-5, 1.0), "x": Float(0.0, 1.0), "n": Int(1, 8
 
 def objective(p: dict) -> float | None:
     """Smooth, with a failing corner (a failed trial enters the model at the worst value)."""
-    if p["x"] > 0.93:
+    if p["x"] > 0.8:
         return None
     return ((math.log10(p["lr"]) + 3.0) ** 2 / 10 + (p["x"] - 0.3) ** 2
             + {"a": 0.0, "b": 0.1, "c": 0.3}[p["k"]] + 0.01 * p["n"])

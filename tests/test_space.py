@@ -171,3 +171,27 @@ def test_import_hpcore_pulls_no_heavy_framework():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
     assert hpcore.__all__
+
+
+@pytest.mark.parametrize("param, scale", [
+    (Float(1e-6, 1.0), "log"), (Float(0.001, 0.1), "log"), (Int(1, 256), "log"), (Int(16, 1600, step=16), "log"),
+    (Float(0.0, 1.0), "linear"), (Float(0.02, 1.0), "linear"), (Float(-5.0, 10.0), "linear"), (Int(0, 100), "linear"),
+    (Int(1, 99), "linear"), (Int(4, 64), "linear"), (Float(1e-6, 1.0, scale="linear"), "linear"),
+    (Float(0.5, 0.9, scale="log"), "log"),
+    (Float(0.9, 0.999, scale="reverse_log"), "reverse_log"),
+])
+def test_auto_starts_wide_positive_ranges_on_a_log_scale(param, scale):
+    """``unit_scale``: an ``auto`` range from min > 0 spanning a factor of 100 or more starts as ``log``
+    (encoding, decoding, sampling and the default follow it); a declared scale is kept as it is."""
+    assert param.unit_scale == scale
+    if param.scale == "auto" and scale == "log":
+        declared = type(param)(param.min, param.max, scale="log", **({"step": param.step} if isinstance(param, Int)
+                                                                          else {}))
+        for u in (0.0, 0.1, 0.37, 0.5, 0.9, 1.0):
+            assert param.decode(u) == declared.decode(u)
+            assert param.encode(param.decode(u)) == pytest.approx(declared.encode(declared.decode(u)))
+        assert param.default == declared.default
+        rng = np.random.default_rng(0)
+        if isinstance(param, Float):
+            below = np.mean([param.sample(rng) <= math.sqrt(param.min * param.max) for _ in range(2000)])
+            assert 0.45 < below < 0.55  # half the draws below the geometric middle

@@ -106,7 +106,7 @@ class Encoding:
     def _int_index(p: Int, u: np.ndarray) -> np.ndarray:
         lo, hi = p.edges()
         x = lo + np.clip(u, 0.0, 1.0) * (hi - lo)
-        if p.scale == "log":
+        if p.unit_scale == "log":
             x = np.exp(x)
         return np.clip(np.round((x - p.min) / p.step), 0, p.n_values - 1)
 
@@ -114,7 +114,7 @@ class Encoding:
     def _int_unit(p: Int, k: np.ndarray) -> np.ndarray:
         lo, hi = p.edges()
         v = p.min + k * p.step
-        x = np.log(v) if p.scale == "log" else v
+        x = np.log(v) if p.unit_scale == "log" else v
         return np.clip((x - lo) / (hi - lo), 0.0, 1.0)
 
     def snap_unit(self, U: np.ndarray) -> np.ndarray:

@@ -138,7 +138,7 @@ def history(result: TuningResult) -> Any:
 def _set_scale(ax: Any, param: Param, axis: str = "x") -> None:
     from matplotlib.ticker import NullLocator
 
-    scale = getattr(param, "scale", "linear")
+    scale = getattr(param, "unit_scale", "linear")
     setter = ax.set_xscale if axis == "x" else ax.set_yscale
     if scale == "log":
         setter("log")
@@ -208,7 +208,7 @@ def slices(result: TuningResult, columns: int = 3) -> Any:
 
 def _padded(param: Any) -> tuple[float, float]:
     lo, hi = float(param.min), float(param.max)
-    if param.scale == "log":
+    if param.unit_scale == "log":
         f = (hi / lo) ** 0.03
         return lo / f, hi * f
     pad = 0.03 * (hi - lo)
