@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -118,3 +119,21 @@ def test_normalised_score_when_nothing_beats_random() -> None:
     runs = [{"contender": c, "function": "t", "seed": 0, "best": b} for c, b in [("hpcore:random", 0.1), ("x", 0.3)]]
     score = normalised_scores(runs)
     assert (score[("hpcore:random", "t")], score[("x", "t")]) == (0.0, -100.0)
+
+
+def test_a_fit_that_stops_on_non_finite_weights_scores_as_diverged() -> None:
+    """scikit-learn's MLPs raise on non-finite weights; the task scores that as a diverged model."""
+    import real_tasks
+    from real_tasks import TASKS, evaluate
+
+    task = TASKS["mlp_sgd_friedman"]
+    corner = {name: p.max if hasattr(p, "max") else p.values[0] for name, p in task.declared.items()}
+    _, y = real_tasks._data(task.data)
+    folds = real_tasks._folds(task.data, False)
+    expected = np.mean([real_tasks._diverged_loss(y, tr, te, "rmse") for tr, te in folds])
+    assert evaluate(task, corner) == pytest.approx(expected)
+    # The other losses of a diverged fit: the majority class's error, uniform probabilities.
+    labels = np.array([0, 0, 0, 1, 1, 2])
+    tr, te = np.arange(6), np.array([3, 4, 5])
+    assert real_tasks._diverged_loss(labels, tr, te, "error") == 1.0
+    assert real_tasks._diverged_loss(labels, tr, te, "log_loss") == pytest.approx(np.log(3))
