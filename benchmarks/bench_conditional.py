@@ -26,7 +26,7 @@ process is limited to one OpenMP/BLAS/torch thread before numpy is imported.
 
 from __future__ import annotations
 
-import one_thread  # noqa: F401  (first: before numpy, here and in every worker process)
+import one_thread  # first: before numpy, here and in every worker process
 
 # isort: split
 import argparse  # noqa: E402
@@ -82,8 +82,7 @@ def loop_optuna(sampler: str) -> Loop:
         if sampler == "gp":
             import torch
 
-            if one_thread.MODE == "1":  # BENCH_THREADS=default: torch's own
-                torch.set_num_threads(1)
+            one_thread.limit_torch(torch)
             chosen = optuna.samplers.GPSampler(seed=seed)
         else:
             chosen = optuna.samplers.TPESampler(multivariate=True, group=True, seed=seed)

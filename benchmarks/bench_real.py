@@ -45,7 +45,7 @@ one OpenMP/BLAS/torch thread before numpy is imported.
 
 from __future__ import annotations
 
-import one_thread  # noqa: F401  (first: before numpy, here and in every worker process)
+import one_thread  # first: before numpy, here and in every worker process
 
 # isort: split
 import argparse  # noqa: E402
@@ -116,8 +116,7 @@ def loop_hebo(space: hpcore.SearchSpace, budget: int, seed: int, f: Objective) -
     import torch
     from hebo.optimizers.hebo import HEBO
 
-    if one_thread.MODE == "1":  # BENCH_THREADS=default: torch's own
-        torch.set_num_threads(1)
+    one_thread.limit_torch(torch)
     np.random.seed(seed)
     torch.manual_seed(seed)
     opt = HEBO(_hebo_space(space))

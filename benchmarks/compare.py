@@ -19,7 +19,7 @@ Contenders: ``hpcore:<strategy>`` for any registered strategy, ``optuna:gp`` (GP
 
 from __future__ import annotations
 
-import one_thread  # noqa: F401  (first: before numpy, here and in every worker process)
+import one_thread  # first: before numpy, here and in every worker process
 
 # isort: split
 import argparse  # noqa: E402
@@ -94,8 +94,7 @@ def run_optuna(sampler: str, problem: Problem, budget: int, seed: int, batch: in
     if sampler == "gp":
         import torch
 
-        if one_thread.MODE == "1":  # BENCH_THREADS=default: torch's own
-            torch.set_num_threads(1)
+        one_thread.limit_torch(torch)
     study = optuna.create_study(sampler=getattr(optuna.samplers, OPTUNA_SAMPLERS[sampler])(seed=seed),
                                 direction="minimize")
 

@@ -119,8 +119,7 @@ def _optuna_study(which: str, seed: int, directions: list[str], constrained: boo
     if which == "gp":
         import torch
 
-        if one_thread.MODE == "1":  # BENCH_THREADS=default: torch's own
-            torch.set_num_threads(1)
+        one_thread.limit_torch(torch)
     cls = {"gp": "GPSampler", "tpe": "TPESampler", "nsga2": "NSGAIISampler", "random": "RandomSampler"}[which]
     return optuna.create_study(sampler=getattr(optuna.samplers, cls)(**kwargs), directions=directions)
 

@@ -25,3 +25,9 @@ if MODE not in ("1", "default"):
 if MODE == "1":
     for _var in VARIABLES:
         os.environ[_var] = "1"
+
+
+def limit_torch(torch: object) -> None:
+    """One torch thread too, unless ``BENCH_THREADS=default`` (then torch keeps its own default)."""
+    if MODE == "1":
+        torch.set_num_threads(1)  # type: ignore[attr-defined]

@@ -134,8 +134,14 @@ def _diverged_loss(y: np.ndarray, tr: np.ndarray, te: np.ndarray, loss: str) -> 
         return float(np.mean(y[te] != values[np.argmax(counts)]))
     if loss == "log_loss":
         return float(np.log(len(np.unique(y[tr]))))
+    return _rmse(np.full(len(te), np.nan), y, tr, te)
+
+
+def _rmse(pred: np.ndarray, y: np.ndarray, tr: np.ndarray, te: np.ndarray) -> float:
+    """RMSE of ``pred`` with NaN and outliers put at the training target's range widened by its span."""
     lo, hi = y[tr].min(), y[tr].max()
-    return float(np.sqrt(np.mean((hi + (hi - lo) - y[te]) ** 2)))
+    pred = np.clip(np.nan_to_num(np.asarray(pred, dtype=float), nan=hi + (hi - lo)), lo - (hi - lo), hi + (hi - lo))
+    return float(np.sqrt(np.mean((pred - y[te]) ** 2)))
 
 
 def _fold_loss(model: Any, X: np.ndarray, y: np.ndarray, tr: np.ndarray, te: np.ndarray, loss: str) -> float:
@@ -153,10 +159,7 @@ def _fold_loss(model: Any, X: np.ndarray, y: np.ndarray, tr: np.ndarray, te: np.
         proba = np.where(np.isfinite(proba).all(axis=1, keepdims=True), proba, 1.0 / len(classes))
         p = proba[np.arange(len(te)), [classes.index(c) for c in y[te]]]
         return float(-np.mean(np.log(np.clip(p, 1e-15, 1.0))))
-    lo, hi = y[tr].min(), y[tr].max()
-    pred = np.nan_to_num(np.asarray(model.predict(X[te]), dtype=float), nan=hi + (hi - lo))
-    pred = np.clip(pred, lo - (hi - lo), hi + (hi - lo))
-    return float(np.sqrt(np.mean((pred - y[te]) ** 2)))
+    return _rmse(model.predict(X[te]), y, tr, te)
 
 
 def evaluate(task: Task, params: Mapping[str, Any]) -> float:

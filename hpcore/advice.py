@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from hpcore.ranges import AUTO_LOG_RATIO
 from hpcore.results import TuningResult
 from hpcore.space import Categorical, Float, Int, Param
 
@@ -53,7 +54,7 @@ EDGE = 0.1
 NARROW_WIDTH = 0.2
 NARROW_COVERAGE = 0.6
 NARROW_MIN_GOOD = 4
-LOG_DECADES = 2.0
+LOG_DECADES = math.log10(AUTO_LOG_RATIO)  # 2: an auto range this wide already starts on a log scale
 LOG_R2_GAIN = 0.15
 LOG_R2_MIN = 0.4
 FIX_IMPORTANCE = 0.05
