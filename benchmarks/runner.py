@@ -10,6 +10,7 @@ together, and writes ``benchmarks/results/<name>-{design,heldout}.{json,md}``.
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import multiprocessing
 import os
@@ -50,8 +51,9 @@ def add_arguments(ap: argparse.ArgumentParser, problems: Sequence[str], contende
     ap.add_argument("--json", help=f"every run (default benchmarks/results/{results}-{{design,heldout}}.json)")
     ap.add_argument("--md", help="the report (default: the --json path with .md)")
     ap.add_argument("--include", action="append", default=[], metavar="JSON",
-                    help="the runs of contenders not run now, from an earlier JSON file of this benchmark with "
-                         "the same problems, seeds and budget (repeatable; the report says which runs came from it)")
+                    help="the runs of contenders not run now, from an earlier JSON (or .json.gz) file of this "
+                         "benchmark with the same problems, seeds and budget (repeatable; the report says which "
+                         "runs came from it)")
     ap.add_argument("--reference", type=int, metavar="TRIALS",
                     help="only print the long-run reference values of the problems (seed 0)")
 
@@ -134,7 +136,7 @@ def _included(paths: Sequence[str], seeds: list[int], names: list[str], running:
     included: list[dict[str, Any]] = []
     taken = set(running)
     for path in paths:
-        with open(path) as fh:
+        with (gzip.open(path, "rt") if path.endswith(".gz") else open(path)) as fh:
             data = json.load(fh)
         old = [r for r in data["runs"] if r["contender"] not in taken]
         contenders = list(dict.fromkeys(r["contender"] for r in old))
