@@ -21,8 +21,12 @@ SCALES = ("auto", "linear", "log", "reverse_log")
 # An ``auto`` range from min > 0 spanning this ratio (two decades) or more starts on a log scale
 # (Param.unit_scale); chosen on the design seeds of benchmarks/bench_real.py (docs/search-space.md).
 AUTO_LOG_RATIO = 100.0
+# An ``auto`` Int whose bounds are both powers of two at least this factor apart (four doublings:
+# batch sizes 16-256, widths 2-128, leaves 4-64) starts on a log scale too: sizes that are doubled.
+AUTO_DOUBLING_RATIO = 16
 
-__all__ = ["AUTO_LOG_RATIO", "CATEGORIES", "SCALES", "Categorical", "Float", "Int", "Param", "param_from_dict"]
+__all__ = ["AUTO_DOUBLING_RATIO", "AUTO_LOG_RATIO", "CATEGORIES", "SCALES", "Categorical", "Float", "Int", "Param",
+           "param_from_dict"]
 
 
 def _check_category(category: str, where: str) -> str:
@@ -205,6 +209,10 @@ class Float(_Numeric):
                                 "category": self.category, "default": self.default})
 
 
+def _power_of_two(n: int) -> bool:
+    return n >= 1 and n & (n - 1) == 0
+
+
 class Int(_Numeric):
     """An integer range ``[min, max]`` on a grid of ``step``.
 
@@ -264,6 +272,17 @@ class Int(_Numeric):
         if self.unit_scale == "log":
             return math.log(self.min - half if self.min - half > 0 else self.min / 2), math.log(self.max + half)
         return self.min - half, self.max + half
+
+    @property
+    def unit_scale(self) -> str:
+        """As for every range (:attr:`_Numeric.unit_scale`), and one more ``auto`` rule for integers:
+        bounds that are both powers of two, ``max >= AUTO_DOUBLING_RATIO * min`` (16), start as ``log``
+        (``Int(16, 256)`` for a batch size, ``Int(2, 128)`` for a width: sizes chosen by doubling).
+        """
+        if self.scale == "auto" and self.step == 1 and _power_of_two(self.min) and _power_of_two(self.max) \
+                and self.max >= AUTO_DOUBLING_RATIO * self.min:
+            return "log"
+        return super().unit_scale
 
     def encode(self, value: int) -> float:
         lo, hi = self.edges()

@@ -10,9 +10,10 @@ choices. The encoding per scale:
 * ``reverse_log``: ``u = log((1 - min) / (1 - x)) / log((1 - min) / (1 - max))``, which spreads the
   values close to 1 (momentum, beta2) as ``log`` spreads the values close to 0.
 
-``auto`` is encoded as ``log`` when ``min > 0`` and ``max >= 100 * min`` (``AUTO_LOG_RATIO``), as
-``linear`` otherwise (``Param.unit_scale`` tells which), for every strategy; the ``bayesian``
-strategy then learns a warping of each ``auto`` dimension from the data, which can move it either way.
+``auto`` is encoded as ``log`` when ``min > 0`` and ``max >= 100 * min`` (``AUTO_LOG_RATIO``) or for
+an ``Int`` between powers of two at least 16 apart (``AUTO_DOUBLING_RATIO``), as ``linear``
+otherwise (``Param.unit_scale`` tells which), for every strategy; the ``bayesian`` strategy then
+learns a warping of each ``auto`` dimension from the data, which can move it either way.
 Integers occupy equal-width cells of the unit interval (one per value on the step grid), so uniform
 sampling gives every value, ends included, the same chance.
 

@@ -176,12 +176,16 @@ def test_import_hpcore_pulls_no_heavy_framework():
 @pytest.mark.parametrize("param, scale", [
     (Float(1e-6, 1.0), "log"), (Float(0.001, 0.1), "log"), (Int(1, 256), "log"), (Int(16, 1600, step=16), "log"),
     (Float(0.0, 1.0), "linear"), (Float(0.02, 1.0), "linear"), (Float(-5.0, 10.0), "linear"), (Int(0, 100), "linear"),
-    (Int(1, 99), "linear"), (Int(4, 64), "linear"), (Float(1e-6, 1.0, scale="linear"), "linear"),
+    (Int(1, 99), "linear"), (Int(4, 60), "linear"), (Int(4, 32), "linear"), (Int(1, 8), "linear"),
+    (Int(4, 64), "log"), (Int(16, 256), "log"), (Int(2, 128), "log"), (Int(1, 16), "log"),
+    (Int(16, 256, step=16), "linear"), (Int(16, 256, scale="linear"), "linear"),
+    (Float(1e-6, 1.0, scale="linear"), "linear"),
     (Float(0.5, 0.9, scale="log"), "log"),
     (Float(0.9, 0.999, scale="reverse_log"), "reverse_log"),
 ])
 def test_auto_starts_wide_positive_ranges_on_a_log_scale(param, scale):
-    """``unit_scale``: an ``auto`` range from min > 0 spanning a factor of 100 or more starts as ``log``
+    """``unit_scale``: an ``auto`` range from min > 0 spanning a factor of 100 or more starts as ``log``,
+    and so does an ``auto`` Int between powers of two at least 16 apart (a batch size, a width)
     (encoding, decoding, sampling and the default follow it); a declared scale is kept as it is."""
     assert param.unit_scale == scale
     if param.scale == "auto" and scale == "log":
