@@ -69,6 +69,17 @@ def hpcore_add_algorithms() -> dict[str, Any]:
     """
 
 
+@hookspec
+def hpcore_add_model_formats() -> dict[str, Any]:
+    """Adds loaders of saved trial models, by format name (the ``format`` of ``hpcore-model.json``).
+
+    Returns:
+        ``{format: load}`` where ``load(path, info, model_class)`` returns the model saved in the
+        file ``path``; ``info`` is the saved description, ``model_class`` what the caller of
+        ``load_model`` passed (None by default).
+    """
+
+
 # ----------------------------------------------------------------------------------------------
 # Materialization of category presets into framework objects (firstresult factories).
 # ----------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from hpcore.errors import ConfigError, SearchExhausted, TrialsFailed
 from hpcore.executors._interrupts import sigterm_interrupts
 from hpcore.executors.base import Executor, Outcome, Task, describe
 from hpcore.jobcheck import check_plugins, check_settings
+from hpcore.keeping import ArtifactKeeper
 from hpcore.objectives import Objectives
 from hpcore.outcomes import FailFast, completion_reasons, objective_from
 from hpcore.progress import Progress
@@ -47,6 +48,7 @@ class _Live:
     last_metrics: dict[str, float] = field(default_factory=dict)
     stop_reason: str | None = None
     warned: bool = False
+    carried: int | None = None  # continues from a checkpoint at this step: its reports so far are kept
 
 
 class TuningJob:
@@ -72,7 +74,10 @@ class TuningJob:
             improve the best value by more than ``min_improvement`` (relative).
         min_improvement: Relative improvement that counts for the criterion above (0.01 = 1%).
         complete_on_convergence: Stop when the strategy reports convergence.
-        max_retries: Times a failed trial is run again with the same parameters.
+        max_retries: Times a trial whose training code raised is run again with the same parameters.
+        crash_retries: Times a trial whose worker died (a killed worker process, a lost Dask
+            worker: not an error of the training code) is run again, from its last checkpoint;
+            counted apart from ``max_retries``.
         fail_fast: Stop the job when this many trials in a row, and every trial of this run so far,
             failed with the same error (a typo in the training function, a missing file): ``run()``
             then raises :class:`~hpcore.errors.TrialsFailed` with that error and the job is recorded
@@ -83,6 +88,11 @@ class TuningJob:
             another registered executor, or an :class:`~hpcore.executors.base.Executor` instance.
         store: A SQLite file path; running the same job on the same store resumes it. None keeps
             the records in memory only.
+        artifacts: Where trials keep their files, models and checkpoints (a folder, or an fsspec
+            URL for trials on other hosts); by default next to the store (``tuning.artifacts`` for
+            ``tuning.db``), or a temporary folder for an in-memory store. See ``docs/artifacts.md``.
+        keep_artifacts: ``"all"`` (default), ``"none"``, or a number: only the best that many
+            finished trials keep their files, the others' are deleted as the job runs.
         name: The job's name inside its store (one store can hold several jobs).
         seed: Makes the sequence of trials reproducible.
         progress: Show a live progress bar (tqdm when installed) on stderr.
@@ -128,9 +138,10 @@ class TuningJob:
                  strategy: str = "bayesian", *, constraints: list[str] | None = None, max_trials: int = 20,
                  max_parallel: int = 1, max_runtime: float | None = None, target: float | None = None,
                  max_trials_without_improvement: int | None = None, min_improvement: float = 0.0,
-                 complete_on_convergence: bool = False, max_retries: int = 0, fail_fast: int | None = 3,
-                 trial_timeout: float | None = None,
+                 complete_on_convergence: bool = False, max_retries: int = 0, crash_retries: int = 3,
+                 fail_fast: int | None = 3, trial_timeout: float | None = None,
                  early_stopping: str = "none", executor: str | Executor | None = None, store: str | None = None,
+                 artifacts: str | None = None, keep_artifacts: int | str = "all",
                  name: str = "default", seed: int | None = None, progress: bool = True,
                  strategy_options: dict[str, Any] | None = None, stopper_options: dict[str, Any] | None = None,
                  executor_options: dict[str, Any] | None = None, warm_start: Any = None,
@@ -152,7 +163,8 @@ class TuningJob:
         self.max_trials_without_improvement = max_trials_without_improvement
         self.min_improvement = min_improvement
         self.complete_on_convergence = complete_on_convergence
-        self.max_retries, self.trial_timeout = max_retries, trial_timeout
+        self.max_retries, self.crash_retries, self.trial_timeout = max_retries, crash_retries, trial_timeout
+        self.artifacts, self.keep_artifacts = artifacts, keep_artifacts
         self.early_stopping = early_stopping
         self.store_path, self.name, self.seed, self.progress = store, name, seed, progress
         self.strategy_options = dict(strategy_options or {})
@@ -172,6 +184,8 @@ class TuningJob:
         self.strategy: Strategy | None = None
         self.stopper: Stopper | None = None
         self.store: Store | None = None
+        self.keeper: ArtifactKeeper | None = None
+        self._reruns: dict[tuple[int, str], int] = {}
         self._live: dict[int, _Live] = {}
         self._records: dict[int, TrialRecord] = {}
         self._ending: str | None = None
@@ -196,6 +210,7 @@ class TuningJob:
             if self._lease is not None:
                 self._lease.acquire()  # before anything of the job is written or read
             open_job(self.store, self.name, self.space, self.config(), self.resume)
+            self.keeper = ArtifactKeeper(self.store, self.name, self.artifacts, self.keep_artifacts, self.objectives)
         except BaseException:
             self._close()
             raise
@@ -250,10 +265,11 @@ class TuningJob:
         self._records, self._live, self._ending, self._hard_stop = {}, {}, None, False
         if self.warm_start:  # first, as when the job started: the strategy sees results in the same order
             warm_start(self.strategy, self.strategy_name, self.warm_start, self.warm_start_type, self.objectives)
+        assert self.keeper is not None
         finished, interrupted = replay(self.store, self.name, self.space, self.objectives, self.strategy,
-                                       self.stopper)
-        self._records = {r.id: r for r in finished}
-        queue = [(Trial(r.id, r.params), r.attempt) for r in interrupted]
+                                       self.stopper, self.keeper.checkpoint_step)
+        self._records, self._reruns = {r.id: r for r in finished}, {}
+        queue = [(Trial(r.id, r.params), r.attempt, carried) for r, carried in interrupted]
         executor = self._make_executor()
         progress = (Progress(self.max_trials, self.objective, self.direction, constraints=self.constraints)
                     if self.progress else None)
@@ -308,7 +324,7 @@ class TuningJob:
     def _n_trials(self) -> int:
         return len(self._records) + len(self._live)
 
-    def _next_trial(self) -> tuple[Trial, int] | None:
+    def _next_trial(self) -> tuple[Trial, int, int | None] | None:
         assert self.strategy is not None
         if self._ending is not None:
             return None
@@ -316,18 +332,19 @@ class TuningJob:
             self._end(f"max_trials={self.max_trials} reached")
             return None
         try:
-            return self.strategy.ask(), 0
+            return self.strategy.ask(), 0, None
         except SearchExhausted as exc:
             self._end(str(exc))
             return None
 
-    def _launch(self, executor: Executor, trial: Trial, attempt: int) -> None:
-        assert self.store is not None
+    def _launch(self, executor: Executor, trial: Trial, attempt: int, carried: int | None = None) -> None:
+        """Sends a trial to a worker; ``carried``: it continues from its checkpoint at that step."""
+        assert self.store is not None and self.keeper is not None
         self.store.start_trial(self.name, trial.id, trial.params, attempt)
         trial.info["attempt"] = attempt
-        self._live[trial.id] = _Live(trial, attempt)
+        self._live[trial.id] = _Live(trial, attempt, last_step=carried, carried=carried)
         plugins.call_hook("hpcore_trial_start", job=self, trial=trial)
-        executor.submit(Task(trial.id, trial.params, attempt))
+        executor.submit(Task(trial.id, trial.params, attempt, artifacts=self.keeper.location(trial.id)))
 
     def _check_deadline(self) -> None:
         if self._deadline is not None and time.monotonic() > self._deadline:
@@ -339,6 +356,13 @@ class TuningJob:
         live = self._live.get(trial_id)
         if live is None:  # a report from a trial that already ended: nothing to decide
             return True
+        if live.carried is not None:
+            if step <= live.carried:  # it did not load its checkpoint: it runs again from the start
+                log.info("trial %d starts again at step %d, not after its checkpoint at step %d", trial_id, step,
+                         live.carried)
+                self.store.drop_reports(self.name, trial_id, live.attempt)
+                live.last_step = None
+            live.carried = None
         if live.last_step is not None and step <= live.last_step:
             if not live.warned:
                 warnings.warn(f"trial {trial_id}: report at step {step} ignored, it does not follow step "
@@ -360,7 +384,7 @@ class TuningJob:
         plugins.call_hook("hpcore_trial_report", job=self, trial=live.trial, step=step, metrics=metrics, stop=stop)
         return stop
 
-    def _on_outcome(self, outcome: Outcome) -> tuple[Trial, int] | None:
+    def _on_outcome(self, outcome: Outcome) -> tuple[Trial, int, int | None] | None:
         """Records a finished run; returns the trial again when it is to be retried."""
         assert self.store is not None and self.strategy is not None and self.stopper is not None
         live = self._live.pop(outcome.trial_id)
@@ -373,11 +397,10 @@ class TuningJob:
             state, error = TrialState.TIMED_OUT, outcome.error or f"ran past trial_timeout={self.trial_timeout}s"
         else:
             state, error, retriable = TrialState.FAILED, outcome.error, True
-        if state is TrialState.FAILED and retriable and live.attempt < self.max_retries:
-            log.warning("trial %d failed (attempt %d of %d), retrying: %s", live.trial.id, live.attempt + 1,
-                        self.max_retries + 1, (error or "").strip().splitlines()[-1:])
-            self.store.drop_reports(self.name, live.trial.id, live.attempt)
-            return live.trial, live.attempt + 1
+        if state is TrialState.FAILED and retriable:
+            rerun = self._rerun(live, outcome.kind, error)
+            if rerun is not None:
+                return rerun
         reason = live.stop_reason if state is TrialState.STOPPED else None
         self.store.finish_trial(self.name, live.trial.id, state, value, metrics, error, reason, live.last_step)
         self.stopper.finish(live.trial.id, state, value)
@@ -385,11 +408,35 @@ class TuningJob:
         record = TrialRecord(live.trial.id, live.trial.params, state, value, metrics, live.attempt,
                              live.last_step, error, reason, outcome.started, outcome.finished)
         self._records[record.id] = record
+        assert self.keeper is not None
+        self.keeper.trial_ended(record, self.finished_records(), set(self._live))
         plugins.call_hook("hpcore_trial_finish", job=self, trial=live.trial, record=record)
         if self._fail_fast.note(record):
             self._end(f"{self.fail_fast} trials in a row failed with the same error")
         self._check_criteria()
         return None
+
+    def _rerun(self, live: _Live, kind: str, error: str | None) -> tuple[Trial, int, int | None] | None:
+        """The trial again, from its last checkpoint, if its retries allow: ``crash_retries`` for a
+        dead worker, ``max_retries`` for an error of the training code."""
+        assert self.store is not None and self.keeper is not None
+        cause = "crash" if kind == "crash" else "error"
+        limit = self.crash_retries if cause == "crash" else self.max_retries
+        done = self._reruns.get((live.trial.id, cause), 0)
+        if done >= limit:
+            return None
+        self._reruns[(live.trial.id, cause)] = done + 1
+        carried = self.keeper.checkpoint_step(live.trial.id)
+        what = "its worker died" if cause == "crash" else "failed"
+        log.warning("trial %d %s (%s %d of %d), running it again%s: %s", live.trial.id, what,
+                    "crash_retries" if cause == "crash" else "max_retries", done + 1, limit,
+                    "" if carried is None else f" from its checkpoint at step {carried}",
+                    (error or "").strip().splitlines()[-1:])
+        if carried is None:
+            self.store.drop_reports(self.name, live.trial.id, live.attempt)
+        else:
+            self.store.carry_reports(self.name, live.trial.id, live.attempt, live.attempt + 1, carried)
+        return live.trial, live.attempt + 1, carried
 
     def _end(self, reason: str, hard: bool = False) -> None:
         if self._ending is None:

@@ -14,6 +14,7 @@ from hpcore import plugins
 from hpcore.checks import check_number, check_options
 from hpcore.errors import ConfigError
 from hpcore.executors.base import Executor
+from hpcore.keeping import check_keep
 from hpcore.stopping import create_stopper
 from hpcore.strategies import create_tuner
 
@@ -33,8 +34,14 @@ def check_settings(job: Any) -> None:
         v = getattr(job, label)
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise ConfigError(f"{label}={v!r}: use a whole number >= 1")
-    if isinstance(job.max_retries, bool) or not isinstance(job.max_retries, int) or job.max_retries < 0:
-        raise ConfigError(f"max_retries={job.max_retries!r}: use a whole number >= 0")
+    for label in ("max_retries", "crash_retries"):
+        v = getattr(job, label)
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise ConfigError(f"{label}={v!r}: use a whole number >= 0")
+    check_keep(job.keep_artifacts)
+    if job.artifacts is not None and (not isinstance(job.artifacts, str) or not job.artifacts):
+        raise ConfigError(f"artifacts={job.artifacts!r}: give a folder or an fsspec URL (s3://bucket/path), "
+                          "or None to keep trials' files next to the store")
     for label in ("max_runtime", "trial_timeout"):
         v = getattr(job, label)
         if v is not None and not (isinstance(v, (int, float)) and v > 0):

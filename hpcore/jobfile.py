@@ -39,7 +39,8 @@ JOB_OPTIONS = (
     "objective", "direction", "constraints", "strategy", "max_trials", "max_parallel", "max_runtime",
     "target",
     "max_trials_without_improvement", "min_improvement", "complete_on_convergence", "max_retries",
-    "fail_fast", "trial_timeout", "early_stopping", "executor", "store", "name", "seed", "resume", "durability",
+    "crash_retries", "artifacts", "keep_artifacts", "fail_fast", "trial_timeout", "early_stopping", "executor",
+    "store", "name", "seed", "resume", "durability",
     "progress", "strategy_options", "stopper_options", "executor_options",
 )
 JOB_KEYS = ("train", "command", "algorithm", "space", "metric_definitions", "script", "warm_start",

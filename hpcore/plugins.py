@@ -44,12 +44,14 @@ BUILTIN_PLUGINS = (
     "hpcore.executors.processes",
     "hpcore.executors.dask",
     "hpcore.algorithms",
+    "hpcore.models",
 )
 KINDS = {
     "strategies": ("hpcore_add_strategies", "strategy"),
     "stoppers": ("hpcore_add_stoppers", "stopper"),
     "executors": ("hpcore_add_executors", "executor"),
     "algorithms": ("hpcore_add_algorithms", "algorithm"),
+    "model_formats": ("hpcore_add_model_formats", "model format"),
 }
 ENTRY_POINT_GROUP = "hpcore"
 

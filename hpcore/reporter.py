@@ -6,7 +6,10 @@ import contextvars
 import math
 import numbers
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hpcore.trialfiles import Checkpoint, TrialFiles
 
 __all__ = ["Reporter", "current_reporter"]
 
@@ -33,6 +36,8 @@ class Reporter:
         send: Delivers ``(step, metrics)`` to the job's controller and returns its stop decision.
         attempt: 0 for the first run of the trial, then 1, 2 ... for retries.
         threads: CPU threads this trial may use.
+        files: The trial's artifact folder (a :class:`~hpcore.trialfiles.TrialFiles`); by
+            default a temporary folder, made on first use.
 
     Example:
         >>> r = Reporter(0, {"lr": 0.1}, send=lambda step, metrics: step >= 2)
@@ -42,7 +47,7 @@ class Reporter:
 
     def __init__(self, trial_id: int, params: dict[str, Any],
                  send: Callable[[int, dict[str, float]], bool] | None = None,
-                 attempt: int = 0, threads: int | None = None) -> None:
+                 attempt: int = 0, threads: int | None = None, files: TrialFiles | None = None) -> None:
         self.trial_id = trial_id
         self.params = params
         self.attempt = attempt
@@ -52,6 +57,7 @@ class Reporter:
         self.last_step: int | None = None
         self.last_metrics: dict[str, float] = {}
         self._token: contextvars.Token[Reporter | None] | None = None
+        self._files = files
 
     def report(self, step: int | None = None, **metrics: float) -> bool:
         """Sends intermediate metrics at ``step`` (1, 2, ... when omitted).
@@ -87,6 +93,83 @@ class Reporter:
         if self._send is not None and not self.should_stop:
             self.should_stop = bool(self._send(step, clean))
         return self.should_stop
+
+    # -- artifacts --------------------------------------------------------------------------------
+    @property
+    def files(self) -> TrialFiles:
+        """The trial's artifact folder: see :mod:`hpcore.trialfiles`."""
+        if self._files is None:
+            from hpcore.trialfiles import TrialFiles
+
+            self._files = TrialFiles(None)
+        return self._files
+
+    @property
+    def artifact_dir(self) -> str:
+        """A local folder for the trial's files, created on first use: what is written there is kept
+        with the trial (listed in the store, shown by ``result.trials[i].artifacts``)."""
+        return self.files.dir
+
+    def save_checkpoint(self, state: Any = None, *, step: int | None = None,
+                        write: Callable[[str], None] | None = None) -> str:
+        """Saves a checkpoint from which a run of this trial that starts again continues.
+
+        Written atomically (a checkpoint whose writer is killed halfway is never loaded); only the
+        newest is kept, and checkpoints are deleted when the trial ends.
+
+        Args:
+            state: Anything picklable (weights, optimizer state, the epoch ...), or None.
+            step: The last step the state includes; by default the last reported step.
+            write: ``write(folder)`` saves framework files (a ``.ckpt``, a ``.keras``) into ``folder``.
+
+        Returns:
+            The checkpoint's location.
+        """
+        if step is None:
+            step = self.last_step or 0
+        return self.files.save_checkpoint(state, int(step), write)
+
+    def load_checkpoint(self) -> Checkpoint | None:
+        """The last checkpoint an earlier run of this trial saved, or None on a first run.
+
+        When there is one, the trial's step counter continues after the checkpoint's step, so its
+        next ``report()`` without a step is step ``checkpoint.step + 1``.
+
+        Example:
+            >>> r = Reporter(0, {})
+            >>> r.load_checkpoint() is None
+            True
+            >>> _ = r.save_checkpoint({"epoch": 3}, step=3)
+            >>> r.load_checkpoint().state
+            {'epoch': 3}
+        """
+        ckpt = self.files.load_checkpoint()
+        if ckpt is not None and (self.last_step is None or self.last_step < ckpt.step):
+            self.last_step = ckpt.step
+        return ckpt
+
+    def save_model(self, model: Any = None, *, format: str = "pickle", filename: str | None = None,
+                   write: Callable[[str], None] | None = None, **info: Any) -> str:
+        """Saves the trial's model, for ``result.best.load_model()`` to return it.
+
+        Args:
+            model: The object to keep; pickled unless ``write`` is given.
+            format: A registered model format (``pickle``, ``lightning``, ``keras``, ``xgboost``...):
+                the loader that reads it back.
+            filename: The file's name under ``model/`` (default ``model.pkl``).
+            write: ``write(path)`` writes the model file at ``path`` (a framework's own save).
+            **info: JSON values the loader needs (the model's class, say).
+
+        Returns:
+            The model file's local path.
+        """
+        if write is None:
+            import pickle
+
+            def write(path: str) -> None:
+                with open(path, "wb") as f:
+                    pickle.dump(model, f, protocol=pickle.HIGHEST_PROTOCOL)
+        return self.files.save_model(format, filename or "model.pkl", write, **info)
 
     def last(self, name: str) -> float | None:
         """The last reported value of a metric, if finite."""

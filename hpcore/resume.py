@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -76,11 +77,14 @@ def open_job(store: Store, name: str, space: SearchSpace, config: dict[str, Any]
 
 
 def replay(store: Store, name: str, space: SearchSpace, objectives: Objectives, strategy: Strategy,
-           stopper: Stopper) -> tuple[list[TrialRecord], list[TrialRecord]]:
+           stopper: Stopper, checkpoint_step: Callable[[int], int | None] = lambda trial_id: None,
+           ) -> tuple[list[TrialRecord], list[tuple[TrialRecord, int | None]]]:
     """Feeds a stored job's results to a fresh strategy and stopper; returns (finished, interrupted).
 
     Finished trials are replayed in the order they finished, each with its reports first, as the
-    job saw them; interrupted trials lose their reports and become pending, to run again.
+    job saw them. Interrupted trials become pending, to run again, each with the step of its last
+    checkpoint (``checkpoint_step(trial_id)``, None without one): its reports up to that step are
+    kept (and given to the stopper), the later ones dropped, as the trial continues from there.
     """
     # JSON gives lists where the space declares tuples: trials get the declared choices back.
     records = [replace(r, params=space.restore(r.params)) for r in store.trials(name)]
@@ -88,16 +92,26 @@ def replay(store: Store, name: str, space: SearchSpace, objectives: Objectives, 
     reports: dict[int, list[tuple[int, int, dict[str, float]]]] = {}
     for trial, attempt, step, metrics in store.reports(name):
         reports.setdefault(trial, []).append((attempt, step, metrics))
-    for r in finished:
+
+    def feed(r: TrialRecord, upto: float) -> None:
         for attempt, step, metrics in reports.get(r.id, []):
             v = metrics.get(objectives.names[0])
-            if attempt == r.attempt and v is not None and math.isfinite(v):
+            if attempt == r.attempt and step <= upto and v is not None and math.isfinite(v):
                 stopper.report(r.id, step, v)
+
+    for r in finished:
+        feed(r, math.inf)
         stopper.finish(r.id, r.state, r.value)
         strategy.observe(r.params, objectives.result_value(r.value, r.metrics), r.state, trial_id=r.id,
                          metrics=r.metrics)
-    interrupted = [r for r in records if not r.state.finished]
-    for r in interrupted:
-        store.drop_reports(name, r.id, r.attempt)
+    interrupted = []
+    for r in records:
+        if r.state.finished:
+            continue
+        carried = checkpoint_step(r.id)
+        store.drop_reports(name, r.id, r.attempt, after=carried)
+        if carried is not None:
+            feed(r, carried)
         strategy.add_pending(Trial(r.id, r.params))
+        interrupted.append((r, carried))
     return finished, interrupted

@@ -19,6 +19,7 @@ import time
 from typing import Any
 
 from hpcore._lease import owner_of
+from hpcore.artifacts import Artifact, trial_location
 from hpcore.errors import StoreError
 from hpcore.trial import TrialRecord, TrialState
 
@@ -58,6 +59,19 @@ CREATE TABLE IF NOT EXISTS reports (
     time REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS reports_by_trial ON reports (job, trial, attempt, step);
+CREATE TABLE IF NOT EXISTS artifact_roots (
+    job TEXT PRIMARY KEY,
+    location TEXT NOT NULL,
+    temporary INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS artifacts (
+    job TEXT NOT NULL,
+    trial INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    deleted REAL,
+    PRIMARY KEY (job, trial, path)
+);
 CREATE TABLE IF NOT EXISTS owners (
     job TEXT PRIMARY KEY,
     token TEXT NOT NULL,
@@ -244,9 +258,14 @@ class Store:
             sql += " AND state = ?"
             args += (str(TrialState(state)),)
         rows = self._db.execute(sql + " ORDER BY id", args).fetchall()
+        root = self.artifact_root(job)
+        files = self.artifacts(job) if root is not None else {}
         return [TrialRecord(id=r[0], params=json.loads(r[1]), state=TrialState(r[2]), value=r[3],
                             metrics=json.loads(r[4]) if r[4] else {}, attempt=r[5], step=r[6], error=r[7],
-                            reason=r[8], started=r[9], finished=r[10]) for r in rows]
+                            reason=r[8], started=r[9], finished=r[10],
+                            artifacts=[Artifact(p, n, d is not None) for p, n, d in files.get(r[0], [])],
+                            artifact_dir=None if root is None else trial_location(root[0], job, r[0]))
+                for r in rows]
 
     def reports(self, job: str, trial_id: int | None = None) -> list[tuple[int, int, int, dict[str, float]]]:
         """Intermediate reports ``(trial, attempt, step, metrics)`` in the order they were written."""
@@ -258,6 +277,60 @@ class Store:
         rows = self._db.execute(sql + " ORDER BY rowid", args).fetchall()
         return [(r[0], r[1], r[2], _numbers(json.loads(r[3]))) for r in rows]
 
-    def drop_reports(self, job: str, trial_id: int, attempt: int) -> None:
-        """Forgets the reports of an attempt that will run again from the start."""
-        self._write("DELETE FROM reports WHERE job = ? AND trial = ? AND attempt = ?", (job, trial_id, attempt))
+    def drop_reports(self, job: str, trial_id: int, attempt: int, after: int | None = None) -> None:
+        """Forgets the reports of an attempt that will run again from the start (or from step ``after``)."""
+        sql, args = "DELETE FROM reports WHERE job = ? AND trial = ? AND attempt = ?", (job, trial_id, attempt)
+        if after is not None:
+            sql, args = sql + " AND step > ?", (*args, after)
+        self._write(sql, args)
+
+    def carry_reports(self, job: str, trial_id: int, attempt: int, new_attempt: int, upto: int) -> None:
+        """Moves an attempt's reports up to step ``upto`` to ``new_attempt`` and forgets the later ones:
+        the new attempt continues from a checkpoint taken at step ``upto``."""
+        self.drop_reports(job, trial_id, attempt, after=upto)
+        self._write("UPDATE reports SET attempt = ? WHERE job = ? AND trial = ? AND attempt = ?",
+                    (new_attempt, job, trial_id, attempt))
+
+    # -- artifacts ----------------------------------------------------------------------------
+    def set_artifact_root(self, job: str, location: str, temporary: bool) -> None:
+        """Records where job ``job`` keeps its trials' files."""
+        self._write("INSERT INTO artifact_roots VALUES (?, ?, ?) ON CONFLICT (job) DO UPDATE SET "
+                    "location = excluded.location, temporary = excluded.temporary", (job, location, int(temporary)))
+
+    def artifact_root(self, job: str) -> tuple[str, bool] | None:
+        """``(location, temporary)`` of a job's artifact root, or None (a store older than artifacts)."""
+        try:
+            row = self._db.execute("SELECT location, temporary FROM artifact_roots WHERE job = ?", (job,)).fetchone()
+        except sqlite3.OperationalError:  # a read-only store written before artifacts existed
+            return None
+        return None if row is None else (row[0], bool(row[1]))
+
+    def set_artifacts(self, job: str, trial_id: int, files: list[tuple[str, int]]) -> None:
+        """Records the files a trial left, replacing an earlier list."""
+        try:
+            self._db.execute("BEGIN")
+            self._db.execute("DELETE FROM artifacts WHERE job = ? AND trial = ?", (job, trial_id))
+            self._db.executemany("INSERT INTO artifacts (job, trial, path, size) VALUES (?, ?, ?, ?)",
+                                 [(job, trial_id, p, int(n)) for p, n in files])
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise StoreError(f"cannot write the store {self.path!r}: {exc}") from None
+
+    def mark_artifacts_deleted(self, job: str, trial_id: int) -> None:
+        """Records that a trial's files were deleted (``keep_artifacts``): listed still, as deleted."""
+        self._write("UPDATE artifacts SET deleted = ? WHERE job = ? AND trial = ? AND deleted IS NULL",
+                    (time.time(), job, trial_id))
+
+    def artifacts(self, job: str) -> dict[int, list[tuple[str, int, float | None]]]:
+        """``{trial: [(path, size, deleted time or None), ...]}`` for the trials of a job that left files."""
+        try:
+            rows = self._db.execute("SELECT trial, path, size, deleted FROM artifacts WHERE job = ? "
+                                    "ORDER BY trial, path", (job,)).fetchall()
+        except sqlite3.OperationalError:
+            return {}
+        out: dict[int, list[tuple[str, int, float | None]]] = {}
+        for trial, path, size, deleted in rows:
+            out.setdefault(trial, []).append((path, size, deleted))
+        return out

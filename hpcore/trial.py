@@ -6,6 +6,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+from hpcore.artifacts import Artifact
+
 __all__ = ["Trial", "TrialRecord", "TrialState"]
 
 
@@ -73,6 +75,29 @@ class TrialRecord:
     reason: str | None = None
     started: float | None = None
     finished: float | None = None
+    artifacts: list[Artifact] = field(default_factory=list)
+    artifact_dir: str | None = None
+
+    def load_model(self, model_class: Any = None) -> Any:
+        """The model this trial saved (``reporter.save_model`` or a framework callback), ready to predict.
+
+        Args:
+            model_class: A ``LightningModule`` subclass to rebuild a Lightning checkpoint with, when
+                the class recorded at saving (``module:qualname``) cannot be imported here (a class
+                defined in ``__main__`` or a notebook); other formats need none.
+
+        Raises:
+            ModelNotFound: When the trial saved no model, or its files were deleted (``keep_artifacts``).
+        """
+        from hpcore.models import ModelNotFound, load_model
+
+        if self.artifact_dir is None:
+            raise ModelNotFound(f"trial {self.id} has no artifact folder: read the result from its store "
+                                "(TuningResult.from_store) or from the job that ran it")
+        if self.artifacts and all(a.deleted for a in self.artifacts):
+            raise ModelNotFound(f"trial {self.id}'s files were deleted by keep_artifacts (it was not among the "
+                                "trials to keep); raise keep_artifacts to keep more trials' models")
+        return load_model(self.artifact_dir, model_class, trial=f"trial {self.id}")
 
     @property
     def duration(self) -> float | None:

@@ -234,13 +234,13 @@ def test_trials_take_a_worker_resource_each():
 def test_a_killed_worker_is_one_crash_and_the_trial_reruns_elsewhere(client, tmp_path):
     db = str(tmp_path / "k.db")
     result = hpcore.TuningJob(dies_mid_trial, SPACE, objective="loss", strategy="random", max_trials=4,
-                              max_parallel=2, max_retries=1, seed=0, progress=False, store=db,
+                              max_parallel=2, crash_retries=1, seed=0, progress=False, store=db,
                               executor="dask", executor_options={"client": client}).run()
     by_id = {t.id: t for t in result.trials}
     assert sorted(by_id) == [0, 1, 2, 3]
     assert [(i, by_id[i].state, by_id[i].attempt) for i in (0, 1, 3)] == \
         [(0, TrialState.COMPLETED, 0), (1, TrialState.COMPLETED, 1), (3, TrialState.COMPLETED, 0)]
-    # Killed on both of its attempts: two crashes, max_retries=1 spent, then failed.
+    # Killed on both of its attempts: two crashes, crash_retries=1 spent, then failed.
     assert (by_id[2].state, by_id[2].attempt) == (TrialState.FAILED, 1)
     assert "Dask worker" in by_id[2].error and "died" in by_id[2].error
     store = Store(db, read_only=True)

@@ -23,6 +23,7 @@ from typing import Any
 from hpcore._threads import limit_threads
 from hpcore.executors._interrupts import watch_sigint
 from hpcore.reporter import Reporter
+from hpcore.trialfiles import TrialFiles
 
 __all__ = ["Executor", "Outcome", "Task", "describe", "run_trial"]
 
@@ -31,12 +32,13 @@ ReportFn = Callable[[int, int, dict[str, float]], bool]
 
 @dataclass
 class Task:
-    """One run of a trial: its id, parameters, attempt number and CPU threads."""
+    """One run of a trial: its id, parameters, attempt number, CPU threads and artifact folder."""
 
     trial_id: int
     params: dict[str, Any]
     attempt: int = 0
     threads: int | None = None
+    artifacts: str | None = None  # the trial's folder or URL (None: a temporary folder)
 
 
 @dataclass
@@ -103,7 +105,9 @@ def run_trial(train: Callable[..., Any], task: Task, send: Callable[[int, dict[s
     ``KeyboardInterrupt`` itself; only the user's Ctrl-C (a SIGINT to this process) propagates, as
     an interrupted trial is not a failed one.
     """
-    reporter = Reporter(task.trial_id, dict(task.params), send=send, attempt=task.attempt, threads=task.threads)
+    files = TrialFiles(task.artifacts) if task.artifacts is not None else None
+    reporter = Reporter(task.trial_id, dict(task.params), send=send, attempt=task.attempt, threads=task.threads,
+                        files=files)
     started = time.time()
     kind, result, error = "ok", None, None
     with limit_threads(task.threads), reporter, watch_sigint() as sigint:
@@ -119,6 +123,12 @@ def run_trial(train: Callable[..., Any], task: Task, send: Callable[[int, dict[s
                                     "without a Ctrl-C; its trial failed")
         except Exception:
             kind, error = "error", traceback.format_exc()
+    if files is not None and kind == "ok":
+        try:
+            files.sync()  # an URL's files are uploaded before the trial counts as done
+        except Exception:
+            kind, error = "error", (f"{traceback.format_exc()}the trial's files could not be uploaded to "
+                                    f"{files.location}")
     last = {k: v for k, v in reporter.last_metrics.items() if not math.isnan(v)}
     return Outcome(task.trial_id, task.attempt, kind, _plain(result), error, reporter.last_step,
                    last, started, time.time())
