@@ -34,6 +34,7 @@ from hpcore.jobfile import job_from_dict  # noqa: E402
 from hpcore.store import Store  # noqa: E402
 
 import executor_contract as contract  # noqa: E402
+from trainfns import checkpointed, steps_run  # noqa: E402
 from proctools import kill_mid_job, wait_until  # noqa: E402
 from trainfns import fails_for_large_x, hangs_when_large, quadratic, slow_steps  # noqa: E402
 
@@ -60,6 +61,12 @@ def dies_mid_trial(params, reporter):
         os.kill(os.getpid(), signal.SIGKILL)
     time.sleep(0.2)
     return {"loss": params["x"]}
+
+
+def checkpointed_dies_once(params, reporter):
+    """trainfns.checkpointed, whose trial 0 kills its Dask worker after step 6 on its first run."""
+    os.environ["HPCORE_DIE_AT"] = "0:6"  # in the worker's process, which the env of the test does not reach
+    return checkpointed(params, reporter)
 
 
 def reports_slowly(params, reporter):
@@ -247,6 +254,19 @@ def test_a_killed_worker_is_one_crash_and_the_trial_reruns_elsewhere(client, tmp
     reports = store.reports("default")
     store.close()
     assert sorted((t, a) for t, a, _, _ in reports if t in (0, 1, 3)) == [(0, 0), (1, 1), (3, 0)]
+    _healthy(client)
+
+
+def test_a_lost_worker_mid_trial_reruns_the_trial_from_its_checkpoint(client, tmp_path):
+    db = str(tmp_path / "k.db")
+    result = hpcore.TuningJob(checkpointed_dies_once, SPACE, objective="loss", strategy="random", max_trials=2,
+                              max_parallel=2, seed=0, progress=False, store=db, executor="dask",
+                              executor_options={"client": client}).run()
+    trial = result.trials[0]
+    assert (trial.state, trial.attempt) == (TrialState.COMPLETED, 1)  # a crash rerun: max_retries is 0
+    assert steps_run(trial.artifact_dir) == list(range(1, 7)) + list(range(5, 21))  # from the checkpoint at 4
+    assert [s for s, _ in hpcore.TuningResult.from_store(db).curves[0]] == list(range(1, 21))
+    assert trial.value == sum(trial.params["x"] / s for s in range(1, 21))
     _healthy(client)
 
 

@@ -183,3 +183,46 @@ def meets_its_partner(params, reporter):
         time.sleep(0.02)
     return {"loss": params["x"], "pid": os.getpid(), "threads": os.environ.get("OMP_NUM_THREADS"),
             "met": os.path.exists(partner)}
+
+
+def checkpointed(params, reporter):
+    """20 steps of a running sum, checkpointed every 4 steps and continued from the last checkpoint.
+
+    Each step it runs is appended to ``ran.log`` in its artifact folder (so a test counts the steps
+    really run over every attempt); ``HPCORE_DIE_AT`` (``"trial:step"``) SIGKILLs its own process
+    once, after that step, on the trial's first run; ``HPCORE_STEP_SLEEP`` slows each step.
+    """
+    ckpt = reporter.load_checkpoint()
+    total, start = (ckpt.state["total"], ckpt.step + 1) if ckpt is not None else (0.0, 1)
+    die = os.environ.get("HPCORE_DIE_AT", "")
+    log = os.path.join(reporter.artifact_dir, "ran.log")
+    for step in range(start, 21):
+        time.sleep(float(os.environ.get("HPCORE_STEP_SLEEP", "0")))
+        total += params["x"] / step
+        with open(log, "a") as f:
+            f.write(f"{step}\n")
+        if reporter.report(step, loss=total):
+            break
+        if step % 4 == 0:
+            reporter.save_checkpoint({"total": total})
+        if die == f"{reporter.trial_id}:{step}" and ckpt is None:
+            os.kill(os.getpid(), signal.SIGKILL)
+    return {"loss": total}
+
+
+def steps_run(folder):
+    """The steps a :func:`checkpointed` trial ran, over all its runs, from its ``ran.log``."""
+    with open(os.path.join(folder, "ran.log")) as f:
+        return [int(line) for line in f]
+
+
+def keeps_own_file(params, reporter):
+    """Writes a file; trial 0 then waits while later, better trials finish, and fails if it lost it."""
+    path = os.path.join(reporter.artifact_dir, "mine.txt")
+    with open(path, "w") as f:
+        f.write("x")
+    if reporter.trial_id == 0:
+        time.sleep(2.0)
+    if not os.path.exists(path):
+        raise RuntimeError("the running trial's file was deleted")
+    return {"loss": 1.0 - reporter.trial_id / 10}
