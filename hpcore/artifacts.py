@@ -29,7 +29,7 @@ from typing import Any
 
 from hpcore.errors import ConfigError
 
-__all__ = ["CHECKPOINTS", "MODEL_INFO", "Artifact", "ArtifactRoot", "default_root", "is_url", "join",
+__all__ = ["CHECKPOINTS", "MODEL_INFO", "Artifact", "ArtifactRoot", "default_root", "export_files", "is_url", "join",
            "local_copy", "remove_tree", "trial_location", "walk_files"]
 
 CHECKPOINTS = "checkpoints"  # a trial's checkpoints, under its folder
@@ -211,20 +211,26 @@ class ArtifactRoot:
 
     def export(self, job: str, trial_id: int, dest: str) -> list[str]:
         """Copies a trial's files (not its checkpoints) into the local folder ``dest``; returns their paths."""
-        source = self.trial_location(job, trial_id)
-        files = self.files(job, trial_id)
-        if is_url(source):
-            fs, base = _fs(source)
-        out = []
-        for a in files:
-            target = os.path.join(dest, *a.path.split("/"))
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            if is_url(source):
-                fs.get(base.rstrip("/") + "/" + a.path, target)
-            else:
-                shutil.copy2(os.path.join(source, *a.path.split("/")), target)
-            out.append(target)
-        return out
+        return export_files(self.trial_location(job, trial_id), dest)
+
+
+def export_files(location: str, dest: str) -> list[str]:
+    """Copies the files of the trial folder (or URL) ``location``, checkpoints excepted, into the
+    local folder ``dest``, keeping their relative paths; returns the paths written."""
+    files = walk_files(location, skip=(CHECKPOINTS,))
+    remote = is_url(location)
+    if remote:
+        fs, base = _fs(location)
+    out = []
+    for a in files:
+        target = os.path.join(dest, *a.path.split("/"))
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        if remote:
+            fs.get(base.rstrip("/") + "/" + a.path, target)
+        else:
+            shutil.copy2(os.path.join(_local(location), *a.path.split("/")), target)
+        out.append(target)
+    return out
 
 
 def trial_location(root: str, job: str, trial_id: int) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from hpcore import __version__, plugins
-from hpcore.cli_views import best_text, safe_text, status_text
+from hpcore.cli_views import best_text, export_best, safe_text, status_text, trial_text
 from hpcore.errors import HpcoreError
 from hpcore.results import TuningResult
 from hpcore.store import Store
@@ -105,11 +105,15 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("store", help="the job's SQLite file")
         p.add_argument("--name", default=None, help="the job's name (default: the only or the first job)")
         p.add_argument("--json", action="store_true", help="print JSON")
+        if name == "best":
+            p.add_argument("--export", metavar="DIR", help="copy the best trial's files (its model) and params.json "
+                                                          "into DIR")
         if name == "status":
             p.add_argument("--state", help=f"only trials in this state ({', '.join(s.value for s in TrialState)})")
             p.add_argument("--sort", help="sort by this column (value: best first; trial, duration ...)")
             p.add_argument("--reverse", action="store_true", help="reverse the --sort order (descending)")
             p.add_argument("--csv", help="also write the table to this CSV file")
+            p.add_argument("--trial", type=int, help="show one trial in full: values, metrics, error, files")
             p.add_argument("--watch", type=float, nargs="?", const=2.0, default=None, metavar="SECONDS",
                            help="refresh every SECONDS (2 by default) until the job ends; Ctrl-C to leave")
     adv = sub.add_parser("advise", help="advice on the ranges for a next job",
@@ -168,7 +172,9 @@ def _cmd_status(args: argparse.Namespace) -> int:
             print(f"\033[2J\033[Hwaiting for a job to start in {args.store} ...", flush=True)
             time.sleep(args.watch)
             continue
-        if args.json:
+        if args.trial is not None:
+            print(trial_text(result, args.trial))
+        elif args.json:
             print(json.dumps(result.rows(args.state), default=str, indent=1))
         else:
             text = status_text(result, info, args)
@@ -187,6 +193,8 @@ def _cmd_best(args: argparse.Namespace) -> int:
     result, _ = _load(args.store, args.name)
     text, code = best_text(result, args.json)
     print(text, file=sys.stdout if code == 0 else sys.stderr)
+    if code == 0 and args.export:
+        print(export_best(result, args.export), file=sys.stderr if args.json else sys.stdout)
     return code
 
 

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 import time
 from typing import Any
 
+from hpcore.artifacts import MODEL_INFO
 from hpcore.errors import HpcoreError
 from hpcore.results import TuningResult
 from hpcore.store import Store
+from hpcore.trial import TrialRecord
 
-__all__ = ["best_text", "format_table", "safe_text", "status_text"]
+__all__ = ["artifact_lines", "best_text", "export_best", "format_table", "safe_text", "status_text", "trial_text"]
 
 # C0 and C1 controls (ANSI escapes start with ESC, \x1b) and the bidirectional overrides.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -139,4 +142,78 @@ def best_text(result: TuningResult, as_json: bool = False) -> tuple[str, int]:
         return json.dumps({"trial": best.id, "value": best.value, "params": best.params}, default=str), 0
     lines = [f"best trial {best.id}: {result.objective} = {best.value:.6g} ({result.direction})"]
     lines += [f"  {safe_text(k)} = {_fmt(v)}" for k, v in best.params.items()]
+    lines += artifact_lines(best)
     return safe_text("\n".join(lines), keep="\n"), 0
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000  # type: ignore[assignment]
+    return str(n)
+
+
+def artifact_lines(record: TrialRecord) -> list[str]:
+    """Lines naming a trial's files (deleted ones marked), its folder and whether it kept a model.
+
+    Example:
+        >>> from hpcore.artifacts import Artifact
+        >>> from hpcore.trial import TrialRecord, TrialState
+        >>> r = TrialRecord(0, {}, TrialState.COMPLETED, artifacts=[Artifact("model/model.pkl", 2048)],
+        ...                 artifact_dir="/runs/t.artifacts/default/0")
+        >>> print("\n".join(artifact_lines(r)))
+        files in /runs/t.artifacts/default/0:
+          model/model.pkl  2.0 kB
+    """
+    if not record.artifacts:
+        return []
+    gone = all(a.deleted for a in record.artifacts)
+    head = (f"files (deleted by keep_artifacts) of {record.artifact_dir}:" if gone
+            else f"files in {record.artifact_dir}:")
+    width = max(len(a.path) for a in record.artifacts)
+    return [head] + [f"  {a.path.ljust(width)}  {_size(a.size)}{'  (deleted)' if a.deleted and not gone else ''}"
+                     for a in record.artifacts if a.path != MODEL_INFO]
+
+
+def trial_text(result: TuningResult, trial_id: int) -> str:
+    """What ``hpcore status STORE --trial N`` prints: one trial's state, values, parameters, metrics,
+    error, and its files."""
+    found = [r for r in result.trials if r.id == trial_id]
+    if not found:
+        raise HpcoreError(f"--trial {trial_id}: job {result.name!r} has no such trial; trials: "
+                          f"{', '.join(str(r.id) for r in result.trials) or 'none yet'}")
+    r = found[0]
+    lines = [f"trial {r.id} of job {result.name!r}: {r.state}" + (f" ({r.reason})" if r.reason else ""),
+             f"  value = {_fmt(r.value)}, last step = {_fmt(r.step)}, retries = {r.attempt}, "
+             f"duration = {_fmt(r.duration)} s", "parameters:"]
+    lines += [f"  {safe_text(k)} = {_fmt(v)}" for k, v in r.params.items()]
+    if r.metrics:
+        lines += ["metrics:"] + [f"  {safe_text(k)} = {_fmt(v)}" for k, v in r.metrics.items()]
+    if r.error:
+        lines += ["error:"] + ["  " + line for line in r.error.strip().splitlines()]
+    lines += artifact_lines(r)
+    return safe_text("\n".join(lines), keep="\n")
+
+
+def export_best(result: TuningResult, dest: str) -> str:
+    """Copies the best trial's files into ``dest`` with ``params.json`` (its parameters, value and
+    metrics); returns a line saying what was written.
+
+    Raises:
+        HpcoreError: When the job has no best trial (or several objectives), or it kept no files.
+    """
+    from hpcore.artifacts import export_files
+
+    best = result.best
+    if best is None:
+        raise HpcoreError(f"--export: no trial of job {result.name!r} produced an objective yet")
+    if not best.artifact_dir or not best.artifacts or all(a.deleted for a in best.artifacts):
+        raise HpcoreError(f"--export: the best trial {best.id} kept no files (it saved none, or keep_artifacts "
+                          "deleted them)")
+    os.makedirs(dest, exist_ok=True)
+    written = export_files(best.artifact_dir, dest)
+    with open(os.path.join(dest, "params.json"), "w") as f:
+        json.dump({"trial": best.id, "value": best.value, "params": best.params, "metrics": best.metrics}, f,
+                  indent=1, default=str)
+    return f"exported trial {best.id}: {len(written)} files and params.json to {dest}"

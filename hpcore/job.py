@@ -9,22 +9,22 @@ again with the same parameters, none duplicated).
 from __future__ import annotations
 
 import logging
-import math
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from hpcore import plugins
 from hpcore._lease import Lease
+from hpcore._trialruns import TrialRuns, _Live
 from hpcore.errors import ConfigError, SearchExhausted, TrialsFailed
 from hpcore.executors._interrupts import sigterm_interrupts
-from hpcore.executors.base import Executor, Outcome, Task, describe
+from hpcore.executors.base import Executor, describe
 from hpcore.jobcheck import check_plugins, check_settings
 from hpcore.keeping import ArtifactKeeper
 from hpcore.objectives import Objectives
-from hpcore.outcomes import FailFast, completion_reasons, objective_from
+from hpcore.outcomes import FailFast, completion_reasons
 from hpcore.progress import Progress
 from hpcore.results import TuningResult
 from hpcore.resume import open_job, replay
@@ -32,7 +32,7 @@ from hpcore.space import SearchSpace
 from hpcore.stopping import NoStopper, Stopper, create_stopper
 from hpcore.store import Store
 from hpcore.strategies import Strategy, create_tuner
-from hpcore.trial import Trial, TrialRecord, TrialState
+from hpcore.trial import Trial, TrialRecord
 from hpcore.warmstart import warm_start
 
 __all__ = ["TuningJob", "TuningResult"]
@@ -40,18 +40,7 @@ __all__ = ["TuningJob", "TuningResult"]
 log = logging.getLogger("hpcore")
 
 
-@dataclass
-class _Live:
-    trial: Trial
-    attempt: int
-    last_step: int | None = None
-    last_metrics: dict[str, float] = field(default_factory=dict)
-    stop_reason: str | None = None
-    warned: bool = False
-    carried: int | None = None  # continues from a checkpoint at this step: its reports so far are kept
-
-
-class TuningJob:
+class TuningJob(TrialRuns):
     """Tunes ``train`` over ``space``: runs trials, early-stops poor ones, records everything.
 
     Args:
@@ -337,106 +326,9 @@ class TuningJob:
             self._end(str(exc))
             return None
 
-    def _launch(self, executor: Executor, trial: Trial, attempt: int, carried: int | None = None) -> None:
-        """Sends a trial to a worker; ``carried``: it continues from its checkpoint at that step."""
-        assert self.store is not None and self.keeper is not None
-        self.store.start_trial(self.name, trial.id, trial.params, attempt)
-        trial.info["attempt"] = attempt
-        self._live[trial.id] = _Live(trial, attempt, last_step=carried, carried=carried)
-        plugins.call_hook("hpcore_trial_start", job=self, trial=trial)
-        executor.submit(Task(trial.id, trial.params, attempt, artifacts=self.keeper.location(trial.id)))
-
     def _check_deadline(self) -> None:
         if self._deadline is not None and time.monotonic() > self._deadline:
             self._end(f"max_runtime of {self.max_runtime:g}s reached", hard=True)
-
-    def _on_report(self, trial_id: int, step: int, metrics: dict[str, float]) -> bool:
-        assert self.store is not None and self.stopper is not None
-        self._check_deadline()
-        live = self._live.get(trial_id)
-        if live is None:  # a report from a trial that already ended: nothing to decide
-            return True
-        if live.carried is not None:
-            if step <= live.carried:  # it did not load its checkpoint: it runs again from the start
-                log.info("trial %d starts again at step %d, not after its checkpoint at step %d", trial_id, step,
-                         live.carried)
-                self.store.drop_reports(self.name, trial_id, live.attempt)
-                live.last_step = None
-            live.carried = None
-        if live.last_step is not None and step <= live.last_step:
-            if not live.warned:
-                warnings.warn(f"trial {trial_id}: report at step {step} ignored, it does not follow step "
-                              f"{live.last_step} (steps must grow)", stacklevel=2)
-                live.warned = True
-            return live.stop_reason is not None or self._hard_stop
-        self.store.add_report(self.name, trial_id, live.attempt, step, metrics)
-        live.last_step, live.last_metrics = step, metrics
-        first = self.objectives.names[0]  # early stopping follows the first objective
-        value = metrics.get(first)
-        if value is not None and not math.isfinite(value):
-            warnings.warn(f"trial {trial_id}: {first}={value} at step {step} is not finite; "
-                          "early stopping ignores it", stacklevel=2)
-        elif value is not None and live.stop_reason is None:
-            live.stop_reason = self.stopper.report(trial_id, step, value)
-        if self._hard_stop and live.stop_reason is None:
-            live.stop_reason = f"job ending: {self._ending}"
-        stop = live.stop_reason is not None
-        plugins.call_hook("hpcore_trial_report", job=self, trial=live.trial, step=step, metrics=metrics, stop=stop)
-        return stop
-
-    def _on_outcome(self, outcome: Outcome) -> tuple[Trial, int, int | None] | None:
-        """Records a finished run; returns the trial again when it is to be retried."""
-        assert self.store is not None and self.strategy is not None and self.stopper is not None
-        live = self._live.pop(outcome.trial_id)
-        value, metrics, error, retriable = None, {}, None, False
-        if outcome.kind == "ok":
-            value, metrics, error = objective_from(outcome.result, self.objectives, live.last_metrics)
-            state = TrialState.FAILED if error else (
-                TrialState.STOPPED if live.stop_reason else TrialState.COMPLETED)
-        elif outcome.kind == "timeout":
-            state, error = TrialState.TIMED_OUT, outcome.error or f"ran past trial_timeout={self.trial_timeout}s"
-        else:
-            state, error, retriable = TrialState.FAILED, outcome.error, True
-        if state is TrialState.FAILED and retriable:
-            rerun = self._rerun(live, outcome.kind, error)
-            if rerun is not None:
-                return rerun
-        reason = live.stop_reason if state is TrialState.STOPPED else None
-        self.store.finish_trial(self.name, live.trial.id, state, value, metrics, error, reason, live.last_step)
-        self.stopper.finish(live.trial.id, state, value)
-        self.strategy.tell(live.trial, self.objectives.result_value(value, metrics), state, metrics)
-        record = TrialRecord(live.trial.id, live.trial.params, state, value, metrics, live.attempt,
-                             live.last_step, error, reason, outcome.started, outcome.finished)
-        self._records[record.id] = record
-        assert self.keeper is not None
-        self.keeper.trial_ended(record, self.finished_records(), set(self._live))
-        plugins.call_hook("hpcore_trial_finish", job=self, trial=live.trial, record=record)
-        if self._fail_fast.note(record):
-            self._end(f"{self.fail_fast} trials in a row failed with the same error")
-        self._check_criteria()
-        return None
-
-    def _rerun(self, live: _Live, kind: str, error: str | None) -> tuple[Trial, int, int | None] | None:
-        """The trial again, from its last checkpoint, if its retries allow: ``crash_retries`` for a
-        dead worker, ``max_retries`` for an error of the training code."""
-        assert self.store is not None and self.keeper is not None
-        cause = "crash" if kind == "crash" else "error"
-        limit = self.crash_retries if cause == "crash" else self.max_retries
-        done = self._reruns.get((live.trial.id, cause), 0)
-        if done >= limit:
-            return None
-        self._reruns[(live.trial.id, cause)] = done + 1
-        carried = self.keeper.checkpoint_step(live.trial.id)
-        what = "its worker died" if cause == "crash" else "failed"
-        log.warning("trial %d %s (%s %d of %d), running it again%s: %s", live.trial.id, what,
-                    "crash_retries" if cause == "crash" else "max_retries", done + 1, limit,
-                    "" if carried is None else f" from its checkpoint at step {carried}",
-                    (error or "").strip().splitlines()[-1:])
-        if carried is None:
-            self.store.drop_reports(self.name, live.trial.id, live.attempt)
-        else:
-            self.store.carry_reports(self.name, live.trial.id, live.attempt, live.attempt + 1, carried)
-        return live.trial, live.attempt + 1, carried
 
     def _end(self, reason: str, hard: bool = False) -> None:
         if self._ending is None:

@@ -1,5 +1,6 @@
 """Trial artifacts: each trial's folder, its files in the store, the saved model, retention, URLs."""
 
+import json
 import os
 import pickle
 
@@ -152,3 +153,23 @@ def test_the_store_lists_artifacts_for_readers(tmp_path):
     assert [p for p, _, _ in store.artifacts("default")[0]] == ["hpcore-model.json", "model/model.pkl",
                                                                  "notes.txt", "plots/curve.csv"]
     store.close()
+
+
+def test_the_cli_shows_a_trials_files_and_exports_the_best(tmp_path):
+    from test_cli import hp
+
+    db = str(tmp_path / "t.db")
+    result = hpcore.TuningJob(writes_files, SPACE, objective="loss", strategy="random", max_trials=3, seed=2,
+                              store=db, keep_artifacts=1, progress=False).run()
+    best, worst = result.best, max(result.trials, key=lambda t: t.value)
+    out = hp("best", db, "--export", str(tmp_path / "best"))
+    assert out.returncode == 0, out.stderr
+    assert "model/model.pkl" in out.stdout and f"exported trial {best.id}" in out.stdout
+    assert (tmp_path / "best" / "notes.txt").read_text() == f"x={best.params['x']}"
+    with open(tmp_path / "best" / "model" / "model.pkl", "rb") as f:
+        assert pickle.load(f) == best.load_model()
+    assert json.loads((tmp_path / "best" / "params.json").read_text())["params"] == best.params
+    shown = hp("status", db, "--trial", str(worst.id))
+    assert shown.returncode == 0 and "deleted by keep_artifacts" in shown.stdout and "notes.txt" in shown.stdout
+    missing = hp("status", db, "--trial", "99")
+    assert missing.returncode != 0 and "no such trial" in missing.stderr
