@@ -187,7 +187,20 @@ def _best(result: TuningResult, space: Any) -> str:
     head = (f"<p>Trial <b>{best.id}</b> ({_e(best.state)}{dur}, step {_e(_fmt(best.step) or '-')}): "
             f"{_e(result.objective)} = <b>{_e(_fmt(best.value))}</b> ({_e(result.direction)}).</p>")
     return (head + '<div class="kv"><table><thead><tr><th>parameter</th><th>value</th><th>category</th>'
-            "<th>range</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table></div>")
+            "<th>range</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table></div>" + _files(best))
+
+
+def _files(record: Any) -> str:
+    """The best trial's files: where they are and how to get its model back."""
+    kept = [a for a in record.artifacts if not a.deleted and a.path != "hpcore-model.json"]
+    if not kept:
+        return ""
+    items = "".join(f'<tr><td>{_e(a.path)}</td><td class="n">{a.size:,} B</td></tr>' for a in kept)
+    model = any(a.path.startswith("model/") for a in kept)
+    how = (" Its model: <code>TuningResult.from_store(STORE).best.load_model()</code>, or "
+           "<code>hpcore best STORE --export DIR</code>." if model else "")
+    return (f'<p>Its files, in <code>{_e(record.artifact_dir)}</code>.{how}</p><div class="kv"><table><thead>'
+            f"<tr><th>file</th><th>size</th></tr></thead><tbody>{items}</tbody></table></div>")
 
 
 def _advice(items: list[Any], n_done: int) -> str:

@@ -173,3 +173,14 @@ def test_the_cli_shows_a_trials_files_and_exports_the_best(tmp_path):
     assert shown.returncode == 0 and "deleted by keep_artifacts" in shown.stdout and "notes.txt" in shown.stdout
     missing = hp("status", db, "--trial", "99")
     assert missing.returncode != 0 and "no such trial" in missing.stderr
+
+
+def test_the_report_lists_the_best_trials_files(tmp_path):
+    from hpcore.report import write_report
+
+    db = str(tmp_path / "t.db")
+    result = hpcore.TuningJob(writes_files, SPACE, objective="loss", strategy="random", max_trials=2, seed=0,
+                              store=db, progress=False).run()
+    with open(write_report(hpcore.TuningResult.from_store(db), str(tmp_path / "r.html"))) as f:
+        html = f.read()
+    assert result.best.artifact_dir in html and "model/model.pkl" in html and "load_model()" in html

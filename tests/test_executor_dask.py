@@ -34,9 +34,8 @@ from hpcore.jobfile import job_from_dict  # noqa: E402
 from hpcore.store import Store  # noqa: E402
 
 import executor_contract as contract  # noqa: E402
-from trainfns import checkpointed, steps_run  # noqa: E402
 from proctools import kill_mid_job, wait_until  # noqa: E402
-from trainfns import fails_for_large_x, hangs_when_large, quadratic, slow_steps  # noqa: E402
+from trainfns import checkpointed, fails_for_large_x, hangs_when_large, quadratic, slow_steps, steps_run  # noqa: E402
 
 TESTS = os.path.dirname(os.path.abspath(__file__))
 SPACE = SearchSpace({"x": Float(0.0, 1.0)})
