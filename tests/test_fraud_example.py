@@ -27,22 +27,62 @@ def test_import_hpcore_does_not_import_frameworks():
 
 def test_example_fraud_end_to_end(tmp_path):
     pytest.importorskip("torch")
-    store, out = tmp_path / "runs" / "fraud.db", tmp_path / "runs" / "best.npz"
+    store = tmp_path / "runs" / "fraud.db"
     proc = subprocess.run([*HPCORE, "example", "fraud", "--rows", "4000", "--trials", "3", "--seed", "1",
-                           "--store", str(store), "--out", str(out), "--no-progress"],
+                           "--store", str(store), "--keep", "2", "--no-progress"],
                           capture_output=True, text=True, env=ENV, cwd=tmp_path, timeout=120)
     assert proc.returncode == 0, proc.stderr
     text = proc.stdout
     assert "Best hyperparameters" in text and "default (untuned)" in text and "tuned (best trial)" in text
     for name in ("learning_rate", "beta_1", "beta_2", "epochs"):
         assert name in text
-    with sqlite3.connect(store) as db:
-        tables = [r[0] for r in db.execute("select name from sqlite_master where type='table'")]
-    assert tables
-    saved = np.load(out)
-    assert saved["weights"].shape == (30,) and saved["mean"].shape == (30,)
-    params = json.loads(str(saved["params"]))
+    from hpcore.algorithms.linear_learner import LinearLearner, LinearModel
+    from hpcore.datasets.fraud import auc
+    from hpcore.results import TuningResult
+
+    result = TuningResult.from_store(str(store))
+    best = result.best
+    model = best.load_model()  # the trial's own model, kept by the job
+    assert isinstance(model, LinearModel) and model.weights.shape == (30,) and model.mean.shape == (30,)
+    data = LinearLearner(rows=4000, seed=1).dataset()
+    assert auc(data.y_val, model.decision_function(data.x_val, standardized=True)) == pytest.approx(best.value)
+    raw = data.x_test * data.scale + data.mean  # rows as they arrive: the model standardises them itself
+    assert np.allclose(model.decision_function(raw), model.decision_function(data.x_test, standardized=True))
+    assert f"tuned (best trial)   {best.value:.4f}" in text
+    kept = [t.id for t in result.trials if t.artifacts and not any(a.deleted for a in t.artifacts)]
+    assert len(kept) == 2 and best.id in kept
+    out = subprocess.run([*HPCORE, "best", str(store), "--export", str(tmp_path / "best")], capture_output=True,
+                         text=True, env=ENV, timeout=60)
+    assert out.returncode == 0, out.stderr
+    params = json.loads((tmp_path / "best" / "params.json").read_text())["params"]
     assert set(params) == {"learning_rate", "beta_1", "beta_2", "epochs"}
+    assert (tmp_path / "best" / "model" / "model.pkl").exists()
+
+
+def test_a_linear_learner_trial_continues_from_its_checkpoint():
+    pytest.importorskip("torch")
+    from hpcore.algorithms.linear_learner import LinearLearner, linear_learner_space
+    from hpcore.reporter import Reporter
+    from hpcore.trialfiles import TrialFiles
+
+    train = LinearLearner(rows=3000, seed=0)
+    params = dict(linear_learner_space().defaults(), epochs=12)
+    whole = Reporter(0, params)
+    expected = train(params, whole)
+
+    class DiesAfter7(Reporter):
+        def report(self, step=None, **metrics):
+            if step == 8:
+                raise RuntimeError("killed")
+            return super().report(step, **metrics)
+
+    files = TrialFiles(None)
+    with pytest.raises(RuntimeError):
+        train(params, DiesAfter7(0, params, files=files))
+    steps = []
+    again = Reporter(0, params, send=lambda step, m: steps.append(step) or False, files=files)
+    assert train(params, again) == expected  # the same weights, Adam state and batch order as one whole run
+    assert steps == [6, 7, 8, 9, 10, 11, 12]  # from the checkpoint at epoch 5
 
 
 def test_example_fraud_tradeoff_prints_the_front_of_auc_against_size(tmp_path):

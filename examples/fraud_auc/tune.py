@@ -6,6 +6,7 @@ Run: ``python examples/fraud_auc/tune.py`` (needs torch: ``pip install 'hpcore[t
 import hpcore
 from hpcore._examples.fraud import choose_methods
 from hpcore.algorithms.linear_learner import LinearLearner, linear_learner_space
+from hpcore.datasets.fraud import auc
 
 if __name__ == "__main__":
     # A picklable training function: generates the data once per process, reports validation_auc
@@ -18,6 +19,8 @@ if __name__ == "__main__":
                            name="fraud-api")
     result = job.run()
     print(result.summary())
-    default, tuned = train.final_model(space.defaults()), train.final_model(result.best.params)
-    print(f"validation AUC: default {default['validation_auc']:.4f} -> tuned {tuned['validation_auc']:.4f}; "
-          f"test AUC of the tuned model {tuned['test_auc']:.4f}")
+    model = result.best.load_model()  # the best trial's own model (a LinearModel), kept by the job
+    data, default = train.dataset(), train.final_model(space.defaults())
+    test_auc = auc(data.y_test, model.decision_function(data.x_test, standardized=True))
+    print(f"validation AUC: default {default['validation_auc']:.4f} -> tuned {result.best.value:.4f}; "
+          f"test AUC of the tuned model {test_auc:.4f}")

@@ -3,8 +3,10 @@
 Runs 25 trials with the ``bayesian`` strategy and ``median`` early stopping over learning rate,
 beta1, beta2 and epochs (SageMaker Linear Learner's Adam settings), then compares the untuned
 default configuration with the tuned one and scores the best model on the held-out test split.
-The job is stored in SQLite (rerunning the same command resumes it) and the best model is saved
-as an ``.npz`` file with its weights and the standardisation fitted on the training split.
+The job is stored in SQLite (rerunning the same command resumes it) and every trial keeps its
+model next to it: the best one comes back with ``result.best.load_model()`` (a
+:class:`~hpcore.algorithms.linear_learner.LinearModel`, which scores raw rows) and
+``hpcore best STORE --export DIR`` copies it out.
 
 With ``--tradeoff`` the job has two objectives, validation AUC (maximised) and the model's size
 (how many of the columns it uses, plus its bias; minimised), and prints the Pareto front: the
@@ -14,16 +16,14 @@ models that no other one beats on both.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
 from typing import Any
 
-import numpy as np
-
 from hpcore import plugins
 from hpcore.algorithms.linear_learner import OBJECTIVE, LinearLearner, linear_learner_space
+from hpcore.datasets.fraud import auc
 from hpcore.job import TuningJob
 from hpcore.results import TuningResult
 
@@ -46,7 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--trials", type=int, default=25, help="number of trials (default 25)")
     p.add_argument("--seed", type=int, default=0, help="seeds the data, its split, training and the search")
     p.add_argument("--store", default=os.path.join("hpcore-runs", "fraud.db"), help="SQLite store of the job")
-    p.add_argument("--out", default=os.path.join("hpcore-runs", "fraud-best.npz"), help="best-model file")
+    p.add_argument("--keep", default="3", help="trials that keep their model: a number, 'all' or 'none' "
+                                            "(default 3, the best ones)")
     p.add_argument("--data", default=None, help="your own CSV (for example creditcard.csv) instead of generated data")
     p.add_argument("--target", default="Class", help="the 0/1 label column of --data (default Class)")
     p.add_argument("--rows", type=int, default=100_000, help="rows of the generated data (default 100000)")
@@ -59,7 +60,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def run(trials: int = 25, seed: int = 0, store: str | None = None, data: str | None = None,
         target: str = "Class", rows: int = 100_000, strategy: str = "bayesian",
-        progress: bool = True, tradeoff: bool = False) -> tuple[TuningResult, LinearLearner]:
+        progress: bool = True, tradeoff: bool = False,
+        keep: int | str = "all") -> tuple[TuningResult, LinearLearner]:
     """Runs the tuning job (the Python-API form of the example); returns the result and trainer.
 
     With ``tradeoff`` the objectives are validation AUC and ``model_size`` (see the module doc).
@@ -74,7 +76,7 @@ def run(trials: int = 25, seed: int = 0, store: str | None = None, data: str | N
         space, goal = linear_learner_space(), {"objective": OBJECTIVE, "direction": "maximize"}
     job = TuningJob(train, space, **goal, strategy=strategy, max_trials=trials, early_stopping=stopper,
                     store=store, name=f"fraud-{source}-seed{seed}{'-tradeoff' if tradeoff else ''}", seed=seed,
-                    progress=progress)
+                    progress=progress, keep_artifacts=keep)
     return job.run(), train
 
 
@@ -92,12 +94,6 @@ def _front(result: TuningResult, started: float) -> int:
         print(f"  {r.id:>5}  {int(r.metrics['model_size']) - 1:>12}  {r.metrics[OBJECTIVE]:>14.4f}  "
               f"{r.params['learning_rate']:>13.3g}  {r.params['epochs']:>6}")
     return 0
-
-
-def _save(path: str, model: dict[str, Any], params: dict[str, Any]) -> None:
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    np.savez(path, weights=model["weights"], bias=np.float64(model["bias"]), mean=model["mean"],
-             scale=model["scale"], columns=np.array(model["columns"]), params=json.dumps(params))
 
 
 def _table(rows: list[tuple[str, str]]) -> str:
@@ -123,8 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     aim = f"maximising {OBJECTIVE}" + (" and minimising model_size (columns used)" if args.tradeoff else "")
     print(f"Fraud detection: linear learner (logistic regression, Adam), {aim}")
     print(f"Data: {args.data or 'generated card transactions'}: {data.describe()}")
+    keep: int | str = int(args.keep) if args.keep.isdigit() else args.keep
     result, trainer = run(args.trials, args.seed, args.store, args.data, args.target, args.rows,
-                          args.strategy, progress=not args.no_progress, tradeoff=args.tradeoff)
+                          args.strategy, progress=not args.no_progress, tradeoff=args.tradeoff, keep=keep)
     if args.tradeoff:
         code = _front(result, started)
         print(f"\nStore: {args.store}")
@@ -135,16 +132,20 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     space = linear_learner_space()
     default = trainer.final_model(space.defaults())
-    tuned = trainer.final_model(best.params)
-    _save(args.out, tuned, best.params)
+    model = best.load_model()  # the best trial's own model, kept by the job: no retraining
+    tuned = {split: auc(getattr(data, f"y_{split}"), model.decision_function(getattr(data, f"x_{split}"),
+                                                                              standardized=True))
+             for split in ("val", "test")}
     counts = ", ".join(f"{n} {state}" for state, n in sorted(result.counts().items()))
     print(f"\n{len(result.trials)} trials ({counts}) in {time.monotonic() - started:.0f}s")
     print(f"Best hyperparameters (trial {best.id}):")
     print(_table([(k, f"{v:.6g}" if isinstance(v, float) else str(v)) for k, v in best.params.items()]))
     print("\n  configuration        validation AUC   test AUC")
     print(f"  default (untuned)    {default['validation_auc']:.4f}           {default['test_auc']:.4f}")
-    print(f"  tuned (best trial)   {tuned['validation_auc']:.4f}           {tuned['test_auc']:.4f}")
-    print(f"\nStore: {args.store}   best model: {args.out}")
+    print(f"  tuned (best trial)   {tuned['val']:.4f}           {tuned['test']:.4f}")
+    print(f"\nStore: {args.store}   best model: {best.artifact_dir}")
+    print(f"Load it with hpcore.TuningResult.from_store({args.store!r}, {result.name!r}).best.load_model(), "
+          f"or copy it out with: hpcore best {args.store} --name {result.name} --export DIR")
     return 0
 
 

@@ -1,7 +1,9 @@
 """The linear learner: logistic regression trained with Adam, in torch, as SageMaker's Linear Learner.
 
 It reports ``validation_auc`` (SageMaker's ``validation:roc_auc_score``) after every epoch, so the
-``median`` and ``asha`` stoppers can end poor trials early. torch is imported inside the functions:
+``median`` and ``asha`` stoppers can end poor trials early. In a tuning job each trial keeps its
+model (a :class:`LinearModel`, ``result.best.load_model()``) and checkpoints every 5 epochs, from
+which a trial run again (its worker died, the job was resumed) continues. torch is imported inside the functions:
 ``import hpcore`` never loads it.
 """
 
@@ -16,7 +18,7 @@ import numpy as np
 from hpcore.datasets.fraud import FraudData, auc, load_csv, make_fraud, split
 from hpcore.space import Float, Int, SearchSpace
 
-__all__ = ["FraudTask", "LinearLearner", "fit", "linear_learner_space", "load_data"]
+__all__ = ["FraudTask", "LinearLearner", "LinearModel", "fit", "linear_learner_space", "load_data"]
 
 OBJECTIVE = "validation_auc"
 _DATA: dict[tuple[Any, ...], FraudData] = {}
@@ -64,8 +66,36 @@ def load_data(rows: int = 100_000, seed: int = 0, data: str | None = None, targe
     return _DATA[key]
 
 
+@dataclass
+class LinearModel:
+    """A trained linear learner with the standardisation of its training split: scores raw rows.
+
+    Example:
+        >>> m = LinearModel(np.array([2.0, 0.0]), -1.0, np.array([1.0, 0.0]), np.array([1.0, 1.0]), ["a", "b"])
+        >>> m.decision_function(np.array([[2.0, 5.0]])).tolist()
+        [1.0]
+    """
+
+    weights: np.ndarray
+    bias: float
+    mean: np.ndarray
+    scale: np.ndarray
+    columns: list[str]
+
+    def decision_function(self, rows: np.ndarray, standardized: bool = False) -> np.ndarray:
+        """Fraud scores (logits; higher: more likely fraud) of raw rows (or of standardised ones)."""
+        x = np.asarray(rows, dtype=np.float64)
+        if not standardized:
+            x = (x - self.mean) / self.scale
+        return predict(self.weights, self.bias, x)
+
+    def predict_proba(self, rows: np.ndarray) -> np.ndarray:
+        """The probability of fraud of each raw row."""
+        return 1.0 / (1.0 + np.exp(-self.decision_function(rows)))
+
+
 def fit(params: dict[str, Any], data: FraudData, reporter: Any = None, seed: int = 0,
-        batch_size: int = 1000) -> tuple[np.ndarray, float, float]:
+        batch_size: int = 1000, checkpoint_every: int = 5) -> tuple[np.ndarray, float, float]:
     """Trains one logistic regression with Adam; returns ``(weights, bias, best validation AUC)``.
 
     Args:
@@ -76,6 +106,9 @@ def fit(params: dict[str, Any], data: FraudData, reporter: Any = None, seed: int
             and training ends early when it answers stop.
         seed: Seeds the initial weights and the order of the mini-batches.
         batch_size: SageMaker's default ``mini_batch_size``.
+        checkpoint_every: Epochs between two checkpoints of the weights, Adam's state and the
+            batch order's generator, through the reporter (0: none); a run with a checkpoint
+            continues after it.
 
     Returns:
         The weights and bias of the last epoch (as SageMaker keeps the final model) and its
@@ -97,8 +130,16 @@ def fit(params: dict[str, Any], data: FraudData, reporter: Any = None, seed: int
     opt = torch.optim.Adam([w, b], lr=float(params["learning_rate"]),
                            betas=(float(params["beta_1"]), float(params["beta_2"])))
     loss_fn = torch.nn.BCEWithLogitsLoss()
-    value = float("nan")
-    for epoch in range(1, int(params["epochs"]) + 1):
+    value, start = float("nan"), 1
+    ckpt = reporter.load_checkpoint() if hasattr(reporter, "load_checkpoint") else None
+    if ckpt is not None and ckpt.state is not None:
+        with torch.no_grad():
+            w.copy_(ckpt.state["w"])
+            b.copy_(ckpt.state["b"])
+        opt.load_state_dict(ckpt.state["opt"])
+        gen.set_state(ckpt.state["gen"])
+        value, start = ckpt.state["value"], ckpt.step + 1
+    for epoch in range(start, int(params["epochs"]) + 1):
         for idx in torch.randperm(len(x), generator=gen).split(batch_size):
             opt.zero_grad()
             loss = loss_fn(x[idx] @ w + b, y[idx])
@@ -114,6 +155,9 @@ def fit(params: dict[str, Any], data: FraudData, reporter: Any = None, seed: int
             val_loss = 1e6
         if reporter is not None and reporter.report(epoch, validation_auc=value, validation_loss=val_loss):
             break
+        if checkpoint_every and epoch % checkpoint_every == 0 and hasattr(reporter, "save_checkpoint"):
+            reporter.save_checkpoint({"w": w.detach().clone(), "b": b.detach().clone(), "opt": opt.state_dict(),
+                                      "gen": gen.get_state(), "value": value}, step=epoch)
     weights = np.zeros(n_cols, dtype=np.float32)
     weights[keep] = w.detach().numpy()
     return weights, float(b.detach()[0]), value
@@ -166,8 +210,14 @@ class LinearLearner(FraudTask):
     batch_size: int = 1000
 
     def __call__(self, params: dict[str, Any], reporter: Any = None) -> dict[str, float]:
-        """Trains one configuration; returns ``validation_auc`` and ``model_size`` (weights used)."""
-        weights, _, value = fit(params, self.dataset(), reporter, seed=self.seed, batch_size=self.batch_size)
+        """Trains one configuration; returns ``validation_auc`` and ``model_size`` (weights used).
+
+        Inside a tuning job it saves the trained :class:`LinearModel` as the trial's model.
+        """
+        data = self.dataset()
+        weights, bias, value = fit(params, data, reporter, seed=self.seed, batch_size=self.batch_size)
+        if hasattr(reporter, "save_model"):
+            reporter.save_model(LinearModel(weights, bias, data.mean, data.scale, list(data.columns)))
         return {OBJECTIVE: value, "model_size": float(np.count_nonzero(weights) + 1)}
 
     def final_model(self, params: dict[str, Any]) -> dict[str, Any]:
