@@ -62,7 +62,15 @@ def _add_tune(sub: Any) -> None:
                         "continue also after a change of training function, strategy or seed, never refuses")
     p.add_argument("--durability", choices=("normal", "full"),
                    help="normal survives a crash of the process (default); full also an OS crash or power cut")
+    p.add_argument("--artifacts", help="where trials keep their files, models and checkpoints: a folder or an "
+                                       "fsspec URL (default: next to the store)")
+    p.add_argument("--keep-artifacts", dest="keep_artifacts", type=_keep, metavar="N|all|none",
+                   help="only the best N trials keep their files (default all)")
     p.add_argument("--no-progress", dest="progress", action="store_false", default=None)
+
+
+def _keep(text: str) -> int | str:
+    return int(text) if text.isdigit() else text
 
 
 def _add_autopilot(sub: Any) -> None:
@@ -253,7 +261,7 @@ def _cmd_tune(args: argparse.Namespace) -> int:
 
     overrides = {k: getattr(args, k) for k in ("store", "name", "strategy", "early_stopping", "max_trials",
                                                  "max_parallel", "max_runtime", "executor", "seed", "resume",
-                                                 "durability", "progress")}
+                                                 "durability", "progress", "artifacts", "keep_artifacts")}
     for key in ("objective", "direction"):  # one value: one objective; several: a list
         value = getattr(args, key)
         overrides[key] = value[0] if value and len(value) == 1 else value

@@ -117,8 +117,10 @@ def job_from_dict(data: Mapping[str, Any], base_dir: str | None = None, **overri
     if space is None:
         raise ConfigError("a job needs a space: mapping of parameter names to ranges")
     kwargs.update({k: data[k] for k in JOB_OPTIONS if k in data})
-    if base_dir and isinstance(kwargs.get("store"), str) and not os.path.isabs(kwargs["store"]):
-        kwargs["store"] = os.path.join(base_dir, kwargs["store"])
+    for key in ("store", "artifacts"):  # local paths are relative to the job file (an URL is not a path)
+        value = kwargs.get(key)
+        if base_dir and isinstance(value, str) and not os.path.isabs(value) and "://" not in value:
+            kwargs[key] = os.path.join(base_dir, value)
     for key in ("warm_start", "warm_start_type"):
         if key in data:
             kwargs[key] = data[key]

@@ -184,3 +184,17 @@ def test_the_report_lists_the_best_trials_files(tmp_path):
     with open(write_report(hpcore.TuningResult.from_store(db), str(tmp_path / "r.html"))) as f:
         html = f.read()
     assert result.best.artifact_dir in html and "model/model.pkl" in html and "load_model()" in html
+
+
+def test_a_job_file_and_the_cli_set_the_artifact_root_and_retention(tmp_path):
+    from test_cli import hp
+
+    (tmp_path / "job.yaml").write_text(
+        "train: test_artifacts:writes_files\nobjective: loss\nstrategy: random\nmax_trials: 3\nseed: 0\n"
+        "store: t.db\nartifacts: files\nprogress: false\nspace:\n  x: {type: float, min: 0.0, max: 1.0}\n")
+    out = hp("tune", str(tmp_path / "job.yaml"), "--keep-artifacts", "1", cwd="/")
+    assert out.returncode == 0, out.stderr
+    result = hpcore.TuningResult.from_store(str(tmp_path / "t.db"))
+    assert result.best.artifact_dir == str(tmp_path / "files" / "default" / str(result.best.id))
+    assert sum(not any(a.deleted for a in t.artifacts) for t in result.trials) == 1
+    assert result.best.load_model()["weights"][0] == result.best.params["x"]
