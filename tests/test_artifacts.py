@@ -79,14 +79,14 @@ def test_an_in_memory_job_keeps_files_in_a_temporary_folder_and_says_so():
     assert result.best.load_model()["weights"][0] == result.best.params["x"]
 
 
-@pytest.mark.parametrize("scheme", ["memory", "file"])
+@pytest.mark.parametrize("scheme", ["memory", "local", "file"])
 def test_artifacts_on_an_fsspec_url(tmp_path, scheme):
-    url = f"memory://hpcore-test-{os.getpid()}" if scheme == "memory" else f"file://{tmp_path}/shared"
+    url = f"memory://hpcore-test-{os.getpid()}" if scheme == "memory" else f"{scheme}://{tmp_path}/shared"
     db = str(tmp_path / "t.db")
     result = hpcore.TuningJob(writes_files, SPACE, objective="loss", strategy="random", max_trials=2, seed=0,
                               store=db, artifacts=url, progress=False).run()
     best = result.best
-    assert best.artifact_dir.startswith(url if scheme == "memory" else str(tmp_path / "shared"))
+    assert best.artifact_dir.startswith(str(tmp_path / "shared") if scheme == "file" else url)
     assert {a.path for a in best.artifacts} >= {"notes.txt", "plots/curve.csv", "model/model.pkl"}
     assert best.load_model() == {"weights": [best.params["x"], 2 * best.params["x"]]}
     out = tmp_path / "export"
@@ -198,3 +198,14 @@ def test_a_job_file_and_the_cli_set_the_artifact_root_and_retention(tmp_path):
     assert result.best.artifact_dir == str(tmp_path / "files" / "default" / str(result.best.id))
     assert sum(not any(a.deleted for a in t.artifacts) for t in result.trials) == 1
     assert result.best.load_model()["weights"][0] == result.best.params["x"]
+
+
+def test_worker_processes_write_to_an_url_root(tmp_path):
+    url = f"local://{tmp_path}/shared"  # fsspec's local filesystem through an URL: staged, then uploaded
+    db = str(tmp_path / "t.db")
+    result = hpcore.TuningJob(writes_files, SPACE, objective="loss", strategy="random", max_trials=3, seed=0,
+                              max_parallel=2, store=db, artifacts=url, progress=False).run()
+    assert result.counts() == {"completed": 3}
+    for t in result.trials:
+        assert t.load_model() == {"weights": [t.params["x"], 2 * t.params["x"]]}
+        assert (tmp_path / "shared" / "default" / str(t.id) / "notes.txt").exists()

@@ -123,3 +123,16 @@ def test_a_dead_worker_process_is_rerun_from_the_checkpoint_without_max_retries(
     _check_continued(db, [0, 1, 2], {})
     curve = hpcore.TuningResult.from_store(db).curves[0]
     assert [s for s, _ in curve] == list(range(1, 21))
+
+
+def test_a_dead_worker_continues_from_a_checkpoint_uploaded_to_an_url(tmp_path, monkeypatch):
+    monkeypatch.setenv("HPCORE_DIE_AT", "0:6")
+    db = str(tmp_path / "t.db")
+    result = hpcore.TuningJob(checkpointed, SPACE, objective="loss", strategy="random", max_trials=2,
+                              max_parallel=2, seed=0, store=db, artifacts=f"local://{tmp_path}/remote",
+                              progress=False).run()
+    trial = result.trials[0]
+    assert (trial.attempt, trial.metrics["first_step"]) == (1, 5)  # continued after the checkpoint at step 4
+    assert trial.value == uninterrupted(trial.params["x"])
+    assert [s for s, _ in hpcore.TuningResult.from_store(db).curves[0]] == list(range(1, 21))
+    assert result.trials[1].metrics["first_step"] == 1

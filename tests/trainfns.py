@@ -207,7 +207,7 @@ def checkpointed(params, reporter):
             reporter.save_checkpoint({"total": total})
         if die == f"{reporter.trial_id}:{step}" and ckpt is None:
             os.kill(os.getpid(), signal.SIGKILL)
-    return {"loss": total}
+    return {"loss": total, "first_step": start}
 
 
 def steps_run(folder):
