@@ -162,7 +162,7 @@ def artifact_lines(record: TrialRecord) -> list[str]:
         >>> from hpcore.trial import TrialRecord, TrialState
         >>> r = TrialRecord(0, {}, TrialState.COMPLETED, artifacts=[Artifact("model/model.pkl", 2048)],
         ...                 artifact_dir="/runs/t.artifacts/default/0")
-        >>> print("\n".join(artifact_lines(r)))
+        >>> print("\\n".join(artifact_lines(r)))
         files in /runs/t.artifacts/default/0:
           model/model.pkl  2.0 kB
     """
