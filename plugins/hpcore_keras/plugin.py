@@ -2,8 +2,10 @@
 
 Implements the ``hpcore_make_*`` hooks for ``framework="keras"``: optimizer presets become
 ``keras.optimizers.Adam``/``AdamW``/``SGD``/``RMSprop``, ``init`` a Glorot or He initializer object, data presets a
-``keras.Sequential`` of preprocessing layers. Keras is imported inside the hooks, so ``import hpcore``
-never imports it; without Keras the hooks answer None and a one-line notice is logged at load.
+``keras.Sequential`` of preprocessing layers; and the ``keras`` model format (``hpcore_add_model_formats``):
+the ``.keras`` file ``TuningCallback`` saves, read back by ``result.best.load_model()``. Keras is imported
+inside the hooks, so ``import hpcore`` never imports it; without Keras the hooks answer None and a one-line
+notice is logged at load.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from hpcore_adapters.presets import augmentation_steps, optimizer_values
 
 from hpcore.hookspec import hookimpl
 
-__all__ = ["hpcore_make_augmentation", "hpcore_make_initializer", "hpcore_make_optimizer"]
+__all__ = ["hpcore_add_model_formats", "hpcore_make_augmentation", "hpcore_make_initializer", "hpcore_make_optimizer",
+           "load_keras_model"]
 
 AVAILABLE = importlib.util.find_spec("keras") is not None
 if not AVAILABLE:
@@ -98,3 +101,43 @@ def hpcore_make_augmentation(framework: str, params: dict[str, Any]) -> Any:
     if not layers:  # an empty Sequential cannot be built: no augmentation is the identity
         layers.append(keras.layers.Identity())
     return keras.Sequential(layers, name="hpcore_augmentation")
+
+
+def load_keras_model(path: str, info: dict[str, Any] | None = None, model_class: Any = None) -> Any:
+    """The Keras model saved in the ``.keras`` file ``path`` (``keras.saving.load_model``), compiled.
+
+    Args:
+        path: The ``.keras`` file.
+        info: The model's description (``hpcore-model.json``); not needed.
+        model_class: The custom objects the model's config names and Keras cannot find registered
+            (``keras.saving.register_keras_serializable`` makes this unnecessary): a dict
+            ``{"name": class_or_function}``, one class, or a list of them (each under its ``__name__``).
+
+    Example:
+        >>> import os; os.environ.setdefault("KERAS_BACKEND", "torch")
+        'torch'
+        >>> import keras, tempfile
+        >>> net = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        >>> path = os.path.join(tempfile.mkdtemp(), "model.keras")
+        >>> net.save(path)
+        >>> load_keras_model(path).output_shape
+        (None, 1)
+    """
+    if not AVAILABLE:
+        raise ModuleNotFoundError(f"loading the Keras model {path} needs keras: pip install 'hpcore[keras]'")
+    import keras
+
+    return keras.saving.load_model(path, custom_objects=_custom_objects(model_class))
+
+
+def _custom_objects(model_class: Any) -> dict[str, Any] | None:
+    if model_class is None or isinstance(model_class, dict):
+        return model_class
+    items = model_class if isinstance(model_class, (list, tuple)) else [model_class]
+    return {getattr(obj, "__name__", str(obj)): obj for obj in items}
+
+
+@hookimpl
+def hpcore_add_model_formats() -> dict[str, Any]:
+    """The ``keras`` format: a ``.keras`` file, loaded by :func:`load_keras_model`."""
+    return {"keras": load_keras_model}
