@@ -1,9 +1,11 @@
-"""hpcore plugin (entry point ``lightning``): materialises presets as torch objects.
+"""hpcore plugin (entry point ``lightning``): materialises presets as torch objects, loads Lightning models.
 
 Implements the ``hpcore_make_*`` hooks for ``framework="torch"`` (alias ``"lightning"``): optimizer
 presets become ``torch.optim.Adam``/``AdamW``/``SGD``/``RMSprop``, ``init`` becomes a function that
 initialises a model's Linear and Conv weights, data presets become the modules of
 :mod:`hpcore_lightning.transforms`.
+The ``lightning`` model format (what ``TuningCallback(save_model=True)`` saves) is read back by
+:func:`load_lightning` for ``result.best.load_model()``.
 torch is imported inside the hooks, so ``import hpcore`` never imports it; without torch the hooks
 answer None and a one-line notice is logged when the plugin loads.
 """
@@ -18,8 +20,10 @@ from typing import Any
 from hpcore_adapters.presets import augmentation_steps, optimizer_values
 
 from hpcore.hookspec import hookimpl
+from hpcore.models import ModelNotFound, import_object
 
-__all__ = ["FRAMEWORKS", "hpcore_make_augmentation", "hpcore_make_initializer", "hpcore_make_optimizer"]
+__all__ = ["FRAMEWORKS", "ModelClassNotFound", "hpcore_add_model_formats", "hpcore_make_augmentation",
+           "hpcore_make_initializer", "hpcore_make_optimizer", "load_lightning"]
 
 FRAMEWORKS = ("torch", "lightning")
 AVAILABLE = importlib.util.find_spec("torch") is not None
@@ -115,3 +119,50 @@ def hpcore_make_augmentation(framework: str, params: dict[str, Any]) -> Any:
     build = {"crop": T.RandomResizedCrop, "resize": T.Resize, "flip": T.RandomFlip, "rotation": T.RandomRotation,
              "noise": T.GaussianNoise}
     return nn.Sequential(*(build[kind](*args) for kind, args in augmentation_steps(params)))
+
+
+class ModelClassNotFound(ModelNotFound):
+    """The LightningModule class a trial's model was saved with cannot be imported where it is loaded."""
+
+
+_REBUILD = ("load_from_checkpoint rebuilds the module from the hyperparameters it saved: call "
+            "self.save_hyperparameters() in its __init__")
+
+
+def load_lightning(path: str, info: dict[str, Any], model_class: Any = None) -> Any:
+    """The LightningModule saved at ``path``: ``cls.load_from_checkpoint(path, map_location="cpu")``, in eval mode.
+
+    ``cls`` is ``model_class`` when given, else the class recorded at saving (``info["model_class"]``,
+    ``module:qualname``). The module must have called ``self.save_hyperparameters()`` for its
+    ``__init__`` arguments to be known.
+
+    Raises:
+        ModelClassNotFound: When the recorded class cannot be imported (defined in ``__main__``, a
+            notebook or a function): pass ``load_model(model_class=MyModule)``.
+    """
+    cls = model_class
+    if cls is None:
+        ref = info.get("model_class")
+        if not ref:
+            raise ModelClassNotFound(f"the Lightning model {path} records no class: pass "
+                                     "load_model(model_class=MyModule)")
+        try:
+            cls = import_object(str(ref))
+        except (ImportError, AttributeError) as exc:
+            raise ModelClassNotFound(
+                f"the Lightning model was saved from class {ref}, which cannot be imported here ({exc}); a class "
+                "defined in __main__, a notebook or a function is not importable: pass "
+                "load_model(model_class=MyModule)") from exc
+    if not hasattr(cls, "load_from_checkpoint"):
+        raise TypeError(f"model_class={cls!r} is not a LightningModule class (it has no load_from_checkpoint)")
+    try:
+        module = cls.load_from_checkpoint(path, map_location="cpu")
+    except TypeError as exc:  # __init__ arguments the checkpoint does not hold
+        raise TypeError(f"{getattr(cls, '__qualname__', cls)}.load_from_checkpoint failed ({exc}); {_REBUILD}") from exc
+    return module.eval()  # ready to predict: dropout off, batch norm on its running statistics
+
+
+@hookimpl
+def hpcore_add_model_formats() -> dict[str, Any]:
+    """``{"lightning": load_lightning}``: Lightning ``.ckpt`` models (torch is imported only when one loads)."""
+    return {"lightning": load_lightning}
