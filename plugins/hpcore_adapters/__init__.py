@@ -2,7 +2,8 @@
 
 The Lightning, Keras and XGBoost callbacks are thin translators; the behaviour they have in common
 (finding the trial, warning once outside a job, step numbering across fits, the missing-metric error,
-recording why a trial stopped) lives here once, in :class:`TrialLink`. It imports no framework.
+recording why a trial stopped) lives here once, in :class:`TrialLink`; when they checkpoint, in
+:class:`CheckpointSchedule`. It imports no framework.
 
 Example:
     >>> from hpcore_adapters import TrialLink
@@ -12,5 +13,6 @@ Example:
 """
 
 from hpcore_adapters.link import LinkedCallback, TrialLink, numeric_metrics
+from hpcore_adapters.schedule import DEFAULT_BUDGET, CheckpointSchedule, check_budget
 
-__all__ = ["LinkedCallback", "TrialLink", "numeric_metrics"]
+__all__ = ["DEFAULT_BUDGET", "CheckpointSchedule", "LinkedCallback", "TrialLink", "check_budget", "numeric_metrics"]
