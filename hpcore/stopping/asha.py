@@ -154,6 +154,8 @@ class AshaStopper(Stopper):
         max_resource: The full budget of a trial; rungs lie below it. ``None``: unbounded rungs.
         reduction_factor: ``η``; rungs are ``η`` times apart and keep about ``1/η`` of the trials.
         min_trials: Other trials that must have reached a rung before it can stop anyone.
+        interval_steps: Decide only every this many steps: a rung reached between two decision
+            steps is judged at the next one, with the value reported there.
 
     Raises:
         ConfigError: For inconsistent resources or factors.
@@ -187,6 +189,8 @@ class AshaStopper(Stopper):
         if not is_finite(value) or (last is not None and step <= last):
             return None
         self._last[trial_id] = step
+        if not self.checks(trial_id, step):  # a rung passed between two checks is judged at the next one
+            return None
         reason = self.ladder.record(trial_id, step, value)
         if reason is None and self.max_resource is not None and step > self.max_resource:
             reason = f"{self.label}: step {step} is past max_resource={self.max_resource}"

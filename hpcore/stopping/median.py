@@ -73,6 +73,9 @@ class MedianStopper(Stopper):
     Args:
         direction: ``"minimize"`` or ``"maximize"`` (the job's direction).
         warmup_steps: No trial is stopped at a step ``<= warmup_steps``.
+        interval_steps: Decide only every this many steps after the warm-up (steps
+            ``warmup_steps + k * interval_steps``; a trial reporting less often is decided at its
+            first report past one), as Optuna's ``interval_steps``; every report is still recorded.
         min_trials: The rule acts at step ``s`` only when at least this many other trials have
             reached ``s`` (3 by default, as Ray Tune's median stopping rule; see the benchmark in
             ``docs/benchmarks-log.md`` for 5 and 10).
@@ -139,7 +142,7 @@ class MedianStopper(Stopper):
         h.add(step, value)
         if h.best is None or self.better(value, h.best):
             h.best = value
-        if step <= self.warmup_steps:
+        if step <= self.warmup_steps or not self.checks(trial_id, step, self.warmup_steps):
             return None
         averages = [a for t, other in self._trials.items()
                     if t != trial_id and (not self.completed_only or t in self._completed)

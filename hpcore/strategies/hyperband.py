@@ -63,6 +63,8 @@ class HyperbandStopper(Stopper):
             of them for ``L`` rung levels). ``floor(log(max_resource / min_resource, η)) + 1`` gives
             Optuna's ``HyperbandPruner`` brackets, which is one less than all when the ratio is not
             a power of ``η`` (the bracket that never stops is left out).
+        interval_steps: Decide only every this many steps (a rung reached in between is judged at
+            the next decision step).
 
     Raises:
         ConfigError: Without ``max_resource``, for inconsistent resources, or for ``brackets``
@@ -105,6 +107,8 @@ class HyperbandStopper(Stopper):
         if not is_finite(value) or (last is not None and step <= last):
             return None
         self._last[trial_id] = step
+        if not self.checks(trial_id, step):  # a rung passed between two checks is judged at the next one
+            return None
         reason = self.ladders[self.bracket_of(trial_id)].record(trial_id, step, value)
         if reason is None and step > self.max_resource:  # type: ignore[operator]
             reason = f"hyperband: step {step} is past max_resource={self.max_resource}"
