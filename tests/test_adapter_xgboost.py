@@ -167,7 +167,7 @@ def test_interval_reports_every_nth_round_and_the_last(stop_at):
                   callbacks=[TuningCallback(monitor="validation-auc", interval=3)])
 
     job, record = run(train, "validation-auc", at=99)
-    assert record.state.value == "completed" and record.step == 3  # rounds 3 and 6, then the last (7)
-    assert len(stop_at) == 3
+    assert record.state.value == "completed" and record.step == 7  # a step is a round: 3 and 6, then the last
+    assert [step for _, step, _ in stop_at] == [3, 6, 7]
     with pytest.raises(ValueError, match="interval"):
         TuningCallback(interval=0)

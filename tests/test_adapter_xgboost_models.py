@@ -139,8 +139,8 @@ class Rounds(xgb.callback.TrainingCallback):
 
 
 def test_checkpoint_step_is_the_reported_step_with_an_interval():
-    """interval=2, a checkpoint every 2 reports: at round 4 = step 2; a run continued from it reports
-    rounds 6 and 7 as steps 3 and 4, the rounds an uninterrupted run reports there."""
+    """interval=2, a checkpoint every 2 reports: at round 4 = step 4 (a step is a round); a run
+    continued from it reports rounds 6 and 7, as an uninterrupted run does."""
     x, y, xv, yv = data()
     dtrain, dvalid = xgb.DMatrix(x, label=y), xgb.DMatrix(xv, label=yv)
     first: list[int] = []
@@ -149,9 +149,9 @@ def test_checkpoint_step_is_the_reported_step_with_an_interval():
         model, done = cb.restore()
         xgb.train(booster_params({}), dtrain, num_boost_round=7, evals=[(dvalid, "validation")], callbacks=[cb],
                   verbose_eval=False)
-    assert (model, done) == (None, 0) and first == [1, 2, 3, 4]  # rounds 2, 4, 6 and the last, 7
+    assert (model, done) == (None, 0) and first == [2, 4, 6, 7]  # rounds 2, 4, 6 and the last, 7
     ckpt = reporter.files.load_checkpoint()
-    assert (ckpt.step, ckpt.state) == (2, {"rounds": 4}) and "booster.ubj" in os.listdir(ckpt.path)
+    assert (ckpt.step, ckpt.state) == (4, {"rounds": 4}) and "booster.ubj" in os.listdir(ckpt.path)
     again: list[tuple[int, float]] = []
     ran: list[int] = []
     with hpcore.Reporter(0, {}, send=lambda step, m: again.append((step, m)) or False, files=reporter.files):
@@ -159,7 +159,7 @@ def test_checkpoint_step_is_the_reported_step_with_an_interval():
         booster = xgb.train(booster_params({}), dtrain, num_boost_round=7 - done, xgb_model=model,
                             evals=[(dvalid, "validation")], callbacks=[cb, Rounds(ran)], verbose_eval=False)
     assert done == 4 and ran == [5, 6, 7] and booster.num_boosted_rounds() == 7
-    assert [s for s, _ in again] == [3, 4]
+    assert [s for s, _ in again] == [6, 7]
     assert reporter.last_metrics["validation-logloss"] == pytest.approx(again[-1][1]["validation-logloss"])
 
 

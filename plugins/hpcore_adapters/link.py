@@ -134,13 +134,15 @@ class TrialLink:
                 f"metrics {self.framework} logged; available: {names}. Pass monitor= one of those")
         return float(metrics[self.monitor])
 
-    def report(self, metrics: Mapping[str, float]) -> bool:
-        """Reports ``metrics`` at the next step; returns True when the trial should stop.
+    def report(self, metrics: Mapping[str, float], advance: int = 1) -> bool:
+        """Reports ``metrics`` ``advance`` steps after the last report; True when the trial should stop.
 
-        Outside a trial it only counts the step and returns False.
+        ``advance`` keeps a step's unit when a callback reports every few units (XGBoost's
+        ``interval``: a step is a boosting round however often it reports). Outside a trial it only
+        counts the steps and returns False.
         """
         value = self.value(metrics)
-        self.count += 1
+        self.count += max(1, int(advance))
         step = self.offset + self.count
         self.last_step = step
         if self.sink is None:

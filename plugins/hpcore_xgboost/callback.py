@@ -55,8 +55,9 @@ class TuningCallback(LinkedCallback, xgb.callback.TrainingCallback):
     trial's last step, so an estimator or callback reused across fits, folds or refits never reports
     a step twice. Every flattened score of the round is reported.
 
-    Steps count reports: with ``interval=1`` step ``n`` is boosting round ``n``; with ``interval=k``
-    step ``n`` is the ``n``-th report (round ``n * k``, and the last round).
+    A step is a boosting round, whatever the reporting interval: with ``interval=k`` the steps
+    reported are rounds ``k, 2k, ...`` and the last round, so trials reporting at different
+    intervals, and early-stopping rules, still compare the same rounds.
 
     **The model.** At the end of each training inside a trial, with ``save_model=True``, the booster
     is saved as JSON (``model/model.json``, format ``xgboost``): ``result.best.load_model()`` gives
@@ -132,6 +133,7 @@ class TuningCallback(LinkedCallback, xgb.callback.TrainingCallback):
         self.checkpoint_every = int(checkpoint_every or 0)
         self._schedule = CheckpointSchedule(self.checkpoint_every, checkpoint_budget)
         self._rounds = 0
+        self._reported_round = 0
         self._reports = 0
         self._unreported: dict[str, float] | None = None
 
@@ -168,13 +170,14 @@ class TuningCallback(LinkedCallback, xgb.callback.TrainingCallback):
         # keeps reporting on the same rounds after a resume.
         self._rounds = model.num_boosted_rounds() if isinstance(model, xgb.Booster) else 0
         self._reports, self._unreported = 0, None
+        self._reported_round = self._rounds
         self._schedule.begin()
         return model
 
     def after_training(self, model: Any) -> Any:
         if self._unreported is not None:  # the last round fell between two intervals
-            self._link.report(self._unreported)
-            self._unreported = None
+            self._link.report(self._unreported, advance=self._rounds - self._reported_round)
+            self._reported_round, self._unreported = self._rounds, None
         sink: Any = self._link.sink  # the trial's Reporter
         if self.save_model and sink is not None and isinstance(model, xgb.Booster):
             config = json.loads(model.save_config())
@@ -194,7 +197,8 @@ class TuningCallback(LinkedCallback, xgb.callback.TrainingCallback):
             self._unreported = metrics
             return False
         self._unreported = None
-        stop = self._link.report(metrics)
+        stop = self._link.report(metrics, advance=self._rounds - self._reported_round)
+        self._reported_round = self._rounds
         if stop and not isinstance(model, xgb.Booster) and model.attr("best_iteration") is None:
             # xgb.cv trims its history to ``best_iteration`` when a callback stops it, and fails when no
             # early-stopping callback set one: keep every round done so far.
