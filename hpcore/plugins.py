@@ -39,6 +39,7 @@ BUILTIN_PLUGINS = (
     "hpcore.stopping.basic",
     "hpcore.stopping.median",
     "hpcore.stopping.asha",
+    "hpcore.stopping.auto",
     "hpcore.strategies.hyperband",
     "hpcore.executors.inprocess",
     "hpcore.executors.processes",
