@@ -12,10 +12,11 @@ import logging
 import math
 import warnings
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hpcore import plugins
 from hpcore.executors.base import Executor, Outcome, Task
+from hpcore.fidelity import told_value
 from hpcore.outcomes import objective_from
 from hpcore.trial import Trial, TrialRecord, TrialState
 
@@ -76,13 +77,20 @@ class TrialRuns:
         if value is not None and not math.isfinite(value):
             warnings.warn(f"trial {trial_id}: {first}={value} at step {step} is not finite; "
                           "early stopping ignores it", stacklevel=2)
-        elif value is not None and live.stop_reason is None:
-            live.stop_reason = self.stopper.report(trial_id, step, value)
+        elif value is not None:
+            self.fidelity.report(trial_id, step, value)
+            if live.stop_reason is None:
+                live.stop_reason = self.stopper.report(trial_id, step, value)
         if self._hard_stop and live.stop_reason is None:
             live.stop_reason = f"job ending: {self._ending}"
         stop = live.stop_reason is not None
         plugins.call_hook("hpcore_trial_report", job=self, trial=live.trial, step=step, metrics=metrics, stop=stop)
         return stop
+
+    def _told(self: TuningJob, trial_id: int, state: TrialState, step: int | None, value: float | None,
+              metrics: dict[str, float]) -> Any:
+        """What the strategy is told: a stopped trial's single objective as its estimated final value."""
+        return told_value(self.fidelity, self.objectives, trial_id, state, step, value, metrics)
 
     def _on_outcome(self: TuningJob, outcome: Outcome) -> tuple[Trial, int, int | None] | None:
         """Records a finished run; returns the trial again when it is to be retried."""
@@ -104,7 +112,8 @@ class TrialRuns:
         reason = live.stop_reason if state is TrialState.STOPPED else None
         self.store.finish_trial(self.name, live.trial.id, state, value, metrics, error, reason, live.last_step)
         self.stopper.finish(live.trial.id, state, value)
-        self.strategy.tell(live.trial, self.objectives.result_value(value, metrics), state, metrics)
+        self.fidelity.finish(live.trial.id, state)
+        self.strategy.tell(live.trial, self._told(live.trial.id, state, live.last_step, value, metrics), state, metrics)
         record = TrialRecord(live.trial.id, live.trial.params, state, value, metrics, live.attempt,
                              live.last_step, error, reason, outcome.started, outcome.finished)
         self._records[record.id] = record

@@ -21,6 +21,7 @@ from hpcore._trialruns import TrialRuns, _Live
 from hpcore.errors import ConfigError, SearchExhausted, TrialsFailed
 from hpcore.executors._interrupts import sigterm_interrupts
 from hpcore.executors.base import Executor, describe
+from hpcore.fidelity import FinalEstimate
 from hpcore.jobcheck import check_plugins, check_settings
 from hpcore.keeping import ArtifactKeeper
 from hpcore.objectives import Objectives
@@ -172,6 +173,7 @@ class TuningJob(TrialRuns):
             check_space(self.space)
         self.strategy: Strategy | None = None
         self.stopper: Stopper | None = None
+        self.fidelity = FinalEstimate()
         self.store: Store | None = None
         self.keeper: ArtifactKeeper | None = None
         self._reruns: dict[tuple[int, str], int] = {}
@@ -251,12 +253,13 @@ class TuningJob(TrialRuns):
         self.strategy = create_tuner(self.strategy_name, self.space, self.direction, self.seed, self.constraints,
                                      **self.strategy_options)
         self.stopper = self._make_stopper(self.strategy)
+        self.fidelity = FinalEstimate()
         self._records, self._live, self._ending, self._hard_stop = {}, {}, None, False
         if self.warm_start:  # first, as when the job started: the strategy sees results in the same order
             warm_start(self.strategy, self.strategy_name, self.warm_start, self.warm_start_type, self.objectives)
         assert self.keeper is not None
         finished, interrupted = replay(self.store, self.name, self.space, self.objectives, self.strategy,
-                                       self.stopper, self.keeper.checkpoint_step)
+                                       self.stopper, self.keeper.checkpoint_step, self.fidelity)
         self._records, self._reruns = {r.id: r for r in finished}, {}
         queue = [(Trial(r.id, r.params), r.attempt, carried) for r, carried in interrupted]
         executor = self._make_executor()

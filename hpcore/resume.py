@@ -16,6 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from hpcore.errors import StoreError
+from hpcore.fidelity import FinalEstimate, told_value
 from hpcore.objectives import Objectives
 from hpcore.space import SearchSpace
 from hpcore.stopping import Stopper
@@ -78,6 +79,7 @@ def open_job(store: Store, name: str, space: SearchSpace, config: dict[str, Any]
 
 def replay(store: Store, name: str, space: SearchSpace, objectives: Objectives, strategy: Strategy,
            stopper: Stopper, checkpoint_step: Callable[[int], int | None] = lambda trial_id: None,
+           fidelity: FinalEstimate | None = None,
            ) -> tuple[list[TrialRecord], list[tuple[TrialRecord, int | None]]]:
     """Feeds a stored job's results to a fresh strategy and stopper; returns (finished, interrupted).
 
@@ -85,7 +87,10 @@ def replay(store: Store, name: str, space: SearchSpace, objectives: Objectives, 
     job saw them. Interrupted trials become pending, to run again, each with the step of its last
     checkpoint (``checkpoint_step(trial_id)``, None without one): its reports up to that step are
     kept (and given to the stopper), the later ones dropped, as the trial continues from there.
+    ``fidelity`` gets the same reports and ends, and a stopped trial's estimated final value is
+    what the strategy observes, as when the job ran.
     """
+    fidelity = fidelity if fidelity is not None else FinalEstimate()
     # JSON gives lists where the space declares tuples: trials get the declared choices back.
     records = [replace(r, params=space.restore(r.params)) for r in store.trials(name)]
     finished = sorted((r for r in records if r.state.finished), key=lambda r: (r.finished or 0, r.id))
@@ -97,13 +102,15 @@ def replay(store: Store, name: str, space: SearchSpace, objectives: Objectives, 
         for attempt, step, metrics in reports.get(r.id, []):
             v = metrics.get(objectives.names[0])
             if attempt == r.attempt and step <= upto and v is not None and math.isfinite(v):
+                fidelity.report(r.id, step, v)
                 stopper.report(r.id, step, v)
 
     for r in finished:
         feed(r, math.inf)
         stopper.finish(r.id, r.state, r.value)
-        strategy.observe(r.params, objectives.result_value(r.value, r.metrics), r.state, trial_id=r.id,
-                         metrics=r.metrics)
+        fidelity.finish(r.id, r.state)
+        strategy.observe(r.params, told_value(fidelity, objectives, r.id, r.state, r.step, r.value, r.metrics),
+                         r.state, trial_id=r.id, metrics=r.metrics)
     interrupted = []
     for r in records:
         if r.state.finished:
