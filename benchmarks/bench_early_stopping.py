@@ -50,6 +50,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import optuna
+from es_families import FAMILIES, xgboost_problem
 from es_problems import EPOCHS, SYNTHETIC, DigitsMLP, Problem, digits_problem, near_best
 
 import hpcore
@@ -68,11 +69,18 @@ GRIDS: dict[str, list[Setting]] = {
     "asha": [{**s, "max_resource": EPOCHS} for s in HALVING],
     "hyperband": [{**s, "max_resource": EPOCHS} for s in HALVING],
 }
+# hpcore's auto rule (no Optuna counterpart): its grid has 9 settings, as asha's and hyperband's.
+GRIDS["auto"] = [{"threshold": t, "warmup": w} for t in (0.02, 0.05, 0.1) for w in (0.1, 0.15, 0.2)]
 # The defaults: what a user gets without options (Hyperband needs the length of a full run).
-DEFAULTS: dict[str, Setting] = {"median": {}, "asha": {}, "hyperband": {"max_resource": EPOCHS}}
+DEFAULTS: dict[str, Setting] = {"median": {}, "asha": {}, "hyperband": {"max_resource": EPOCHS}, "auto": {}}
 OPTUNA_NAMES = {"median": "MedianPruner", "asha": "SuccessiveHalvingPruner", "hyperband": "HyperbandPruner"}
 # The two quality measures, each against the same library without stopping.
 MEASURES = {"loss": "best vs none", "tloss": "true vs none"}
+
+
+# Constructed families (their seeds: --design-seeds, --seeds) and real trainings (--mlp-*-seeds).
+PROBLEMS: dict[str, Problem | None] = {p.name: p for p in [SYNTHETIC, *FAMILIES]} | {"digits-mlp": None,
+                                                                                     "xgboost-rounds": None}
 
 
 def seed_list(text: str) -> list[int]:
@@ -240,12 +248,18 @@ def evaluate(problem: Problem, design: list[int], report: list[int]) -> dict[str
     rep = Bench(problem, report)
     out["near_best"] = near_best(problem, rep.configs)
     for lib in ("hpcore", "optuna"):
-        for rule in RULES:
+        for rule in RULES + (("auto",) if lib == "hpcore" else ()):
             out["defaults"].append({"lib": lib, "rule": rule, "setting": DEFAULTS[rule] if lib == "hpcore" else {},
                                     "report": rep.stats(lib, rule, DEFAULTS[rule] if lib == "hpcore" else {})})
+    # Every Optuna setting of the grids on the report seeds: does any save more than auto at no more loss?
+    auto = out["defaults"][len(RULES)]["report"]
+    out["optuna_all"] = [{"rule": rule, "setting": st, "report": rep.stats("optuna", rule, st)}
+                         for rule in RULES for st in GRIDS[rule]]
+    out["auto_dominated_by"] = {m: sum(o["report"][m] <= auto[m] and o["report"]["saved"] > auto["saved"]
+                                       for o in out["optuna_all"]) for m in MEASURES}
     des = Bench(problem, design)
-    for rule in RULES:
-        for lib in ("hpcore", "optuna"):
+    for rule in RULES + ("auto",):
+        for lib in ("hpcore", "optuna") if rule != "auto" else ("hpcore",):
             grid_stats = [(s, des.stats(lib, rule, s)) for s in GRIDS[rule]]
             for measure in MEASURES:
                 pick = choose(grid_stats, measure)
@@ -285,6 +299,11 @@ def tables(res: dict[str, Any]) -> str:
     for d in res["defaults"]:
         setting = "defaults" + "".join(f", {k}={v}" for k, v in d["setting"].items())
         lines.append(f"| {d['lib']} | {method(d['lib'], d['rule'], d['setting'])}() | {setting} {cells(d['report'])}")
+    dom = res.get("auto_dominated_by")
+    if dom is not None:
+        lines += ["", f"Optuna settings (of {len(res['optuna_all'])}, every grid) that save more than `auto`'s "
+                  f"defaults at no more loss, report seeds: {dom['loss']} (best vs none), {dom['tloss']} "
+                  "(true vs none)."]
     for measure, what in MEASURES.items():
         lines += ["", f"Equal grids, chosen on design seeds {design} (most steps saved with {what} within 1%), "
                   f"reported on seeds {report}:", "",
@@ -304,8 +323,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=seed_list, default=seed_list("100-129"), help="synthetic report seeds")
     parser.add_argument("--mlp-design-seeds", type=seed_list, default=seed_list("0-4"))
     parser.add_argument("--mlp-seeds", type=seed_list, default=seed_list("100-109"), help="digits-mlp report seeds")
-    parser.add_argument("--problems", nargs="+", choices=["synthetic", "digits-mlp"],
-                        default=["synthetic", "digits-mlp"])
+    parser.add_argument("--problems", nargs="+", choices=list(PROBLEMS), default=list(PROBLEMS))
     parser.add_argument("--json", metavar="PATH", help="also write every figure to PATH")
     parser.add_argument("--print", metavar="PATH", dest="print_path", help="only print the tables of a JSON file")
     args = parser.parse_args(argv)
@@ -317,12 +335,14 @@ def main(argv: list[str] | None = None) -> None:
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     started = time.perf_counter()
     results = []
-    mlp = digits_problem()
-    for problem, design, report in ((SYNTHETIC, args.design_seeds, args.seeds),
-                                    (mlp, args.mlp_design_seeds, args.mlp_seeds)):
-        if problem.name in args.problems:
-            results.append(evaluate(problem, design, report))
-            print(tables(results[-1]), end="\n\n", flush=True)
+    real = {"digits-mlp": digits_problem(), "xgboost-rounds": xgboost_problem()}
+    for name in args.problems:
+        problem = PROBLEMS[name] or real[name]
+        constructed = PROBLEMS[name] is not None
+        design, report = (args.design_seeds, args.seeds) if constructed else (args.mlp_design_seeds, args.mlp_seeds)
+        results.append(evaluate(problem, design, report))
+        print(tables(results[-1]), end="\n\n", flush=True)
+    mlp = real["digits-mlp"]
     trainer = mlp.curve
     assert isinstance(trainer, DigitsMLP)
     info = {"hpcore": hpcore.__version__, "optuna": optuna.__version__, "seconds": time.perf_counter() - started,
