@@ -406,3 +406,13 @@ def test_a_dead_controller_frees_the_workers_of_an_external_cluster(own_cluster,
             os.killpg(proc.pid, signal.SIGKILL)
     # The trial would report for 100 s more.
     assert wait_until(lambda: _executing(client) == 0, 90), "the orphaned trial still holds its worker"
+
+
+def test_the_auto_stopper_stops_trials_running_on_the_workers(client):
+    result = hpcore.TuningJob(slow_steps, SPACE, objective="loss", strategy="random", early_stopping="auto",
+                              max_trials=10, max_parallel=2, seed=5, progress=False,
+                              executor="dask", executor_options={"client": client}).run()
+    stopped = [t for t in result.trials if t.state is TrialState.STOPPED]
+    assert stopped and all(t.reason.startswith("auto: probability") and t.step < 20 for t in stopped)
+    completed = [t for t in result.trials if t.state is TrialState.COMPLETED]
+    assert len(completed) >= 3 and result.best.value == min(t.value for t in completed)

@@ -126,3 +126,25 @@ def test_a_job_with_auto_stops_hopeless_trials_and_keeps_the_best(executor):
     assert stopped and all("auto: probability" in t.reason for t in stopped)
     assert result.best.params == none.best.params
     assert sum(t.step for t in result.trials) < 0.7 * sum(t.step for t in none.trials)
+
+
+def test_auto_through_the_xgboost_callback_counts_rounds():
+    np = pytest.importorskip("numpy")
+    xgb = pytest.importorskip("xgboost")
+    from hpcore_xgboost import TuningCallback
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 5))
+    y = (x[:, 0] + 0.5 * x[:, 1] + rng.normal(0, 0.5, 400) > 0).astype(float)
+    dtrain, dvalid = xgb.DMatrix(x[:300], label=y[:300]), xgb.DMatrix(x[300:], label=y[300:])
+
+    def train(params, reporter):
+        xgb.train({"objective": "binary:logistic", "eval_metric": "logloss", "nthread": 1, "eta": params["eta"],
+                   "max_depth": 2}, dtrain, 30, evals=[(dvalid, "validation")], verbose_eval=False,
+                  callbacks=[TuningCallback(monitor="validation-logloss", save_model=False, interval=2)])
+
+    result = hpcore.TuningJob(train, {"eta": hpcore.Float(0.001, 0.5, scale="log")}, objective="validation-logloss",
+                              strategy="random", early_stopping="auto", max_trials=12, seed=0, progress=False).run()
+    stopped = [t for t in result.trials if t.state.value == "stopped"]
+    assert stopped and all(t.reason.startswith("auto:") and t.step % 2 == 0 and 6 < t.step < 30 for t in stopped)
+    assert all(t.step == 30 for t in result.trials if t.state.value == "completed")
