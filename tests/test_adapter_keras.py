@@ -162,3 +162,20 @@ def test_every_preset_optimizer_trains_a_real_fit():
         assert float(opt.learning_rate) == pytest.approx(params["lr"], rel=1e-6)
         if "momentum" in params:
             assert opt.momentum == params["momentum"]
+
+
+def test_the_auto_stopper_stops_real_fits_that_barely_learn():
+    x, y = data()
+
+    def train(params, reporter):
+        keras.utils.set_random_seed(0)
+        net = model({"optimizer": "adam", "lr": params["lr"], "init": "he_normal"})
+        net.fit(x, y, validation_data=(x, y), epochs=10, batch_size=16, verbose=0,
+                callbacks=[TuningCallback(monitor="val_loss", save_model=False)])
+
+    result = hpcore.TuningJob(train, {"lr": hpcore.Float(1e-5, 0.1, scale="log")}, objective="val_loss",
+                              strategy="random", early_stopping="auto", max_trials=10, seed=1, progress=False).run()
+    stopped = [t for t in result.trials if t.state.value == "stopped"]
+    assert stopped and all(t.reason.startswith("auto:") and 2 < t.step < 10 for t in stopped), \
+        [(t.params, t.state, t.step) for t in result.trials]
+    assert max(t.params["lr"] for t in stopped) < result.best.params["lr"]

@@ -267,3 +267,30 @@ def test_every_preset_optimizer_trains_a_real_fit():
         assert opt.param_groups[0]["lr"] == params["lr"]
         if "momentum" in params:
             assert opt.param_groups[0]["momentum"] == params["momentum"]
+
+
+class LrModel(TinyModel):
+    def __init__(self, lr: float) -> None:
+        super().__init__()
+        self.lr = lr
+
+    def validation_step(self, batch, _idx):
+        x, y = batch
+        self.log("val_loss", torch.nn.functional.cross_entropy(self.layer(x), y))
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=self.lr)
+
+
+def test_the_auto_stopper_stops_real_fits_that_barely_learn():
+    def train(params, reporter):
+        torch.manual_seed(0)
+        trainer_for(callbacks=[TuningCallback(monitor="val_loss", save_model=False)], max_epochs=10).fit(
+            LrModel(params["lr"]), *loaders())
+
+    result = hpcore.TuningJob(train, {"lr": hpcore.Float(1e-5, 1.0, scale="log")}, objective="val_loss",
+                              strategy="random", early_stopping="auto", max_trials=10, seed=1, progress=False).run()
+    stopped = [t for t in result.trials if t.state.value == "stopped"]
+    assert stopped and all(t.reason.startswith("auto:") and 2 < t.step < 10 for t in stopped), \
+        [(t.params, t.state, t.step) for t in result.trials]
+    assert max(t.params["lr"] for t in stopped) < result.best.params["lr"]
