@@ -51,7 +51,7 @@ def _add_tune(sub: Any) -> None:
     p.add_argument("--direction", nargs="+", choices=("minimize", "maximize"), help="one per objective")
     p.add_argument("--constraint", dest="constraints", action="append",
                    help="'METRIC OP NUMBER', for example 'latency_ms <= 5' (repeat for several)")
-    p.add_argument("--early-stopping", dest="early_stopping", help="stopper (none, median, asha, ...)")
+    p.add_argument("--early-stopping", dest="early_stopping", help="stopper (none, auto, median, asha, ...)")
     p.add_argument("--max-trials", dest="max_trials", type=int)
     p.add_argument("--max-parallel", dest="max_parallel", type=int)
     p.add_argument("--max-runtime", dest="max_runtime", type=float, help="seconds")

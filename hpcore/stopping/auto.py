@@ -76,6 +76,8 @@ class AutoStopper(Stopper):
         window: Reports averaged into a curve's level (smooths the noise of single values).
         bandwidth: The kernel's width in units of the references' spread (smaller: only the most
             similar references count).
+        max_decay: The largest ratio between successive windows' improvements when a trial's own
+            curve is continued (a curve that accelerates is continued with this ratio).
         interval_steps: Decide only every this many steps (see :class:`~hpcore.stopping.basic.Stopper`).
 
     Raises:
@@ -96,7 +98,8 @@ class AutoStopper(Stopper):
     name = "auto"
 
     def __init__(self, direction: str = "minimize", threshold: float = 0.1, min_trials: int = 3,
-                 warmup: float = 0.2, window: int = 3, bandwidth: float = 0.5, **options: Any) -> None:
+                 warmup: float = 0.2, window: int = 3, bandwidth: float = 0.5, max_decay: float = 0.9,
+                 **options: Any) -> None:
         super().__init__(direction, **options)
         if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold < 1:
             raise ConfigError(f"auto stopper: threshold={threshold!r}: use a probability between 0 and 1 (0.05: "
@@ -109,6 +112,9 @@ class AutoStopper(Stopper):
             raise ConfigError(f"auto stopper: window={window!r}: use an integer of at least 1")
         if isinstance(bandwidth, bool) or not isinstance(bandwidth, (int, float)) or bandwidth <= 0:
             raise ConfigError(f"auto stopper: bandwidth={bandwidth!r}: use a positive number")
+        if isinstance(max_decay, bool) or not isinstance(max_decay, (int, float)) or not 0 < max_decay < 1:
+            raise ConfigError(f"auto stopper: max_decay={max_decay!r}: use a ratio between 0 and 1")
+        self.max_decay = float(max_decay)
         self.threshold, self.min_trials, self.warmup = float(threshold), min_trials, float(warmup)
         self.window, self.bandwidth = window, float(bandwidth)
         self._curves: dict[int, _Curve] = {}
@@ -197,8 +203,8 @@ class AutoStopper(Stopper):
         """The probability from the trial's own curve: its recent improvement, continued and decaying.
 
         Two equal windows before ``step`` give the improvements ``a`` then ``b``; the curve is taken to
-        go on improving by ``b * r, b * r**2 ...`` per window (``r = b / a``, at most 0.9, or 0.9 when
-        it accelerates), up to the horizon, with half that improvement as its uncertainty.
+        go on improving by ``b * r, b * r**2 ...`` per window (``r = b / a``, at most ``max_decay``,
+        or ``max_decay`` when it accelerates), up to the horizon, with half that improvement as its uncertainty.
         """
         horizon = self._horizon()
         span = max(1, step // 3)
@@ -211,7 +217,7 @@ class AutoStopper(Stopper):
         if b <= 0:
             gain = 0.0
         else:
-            r = 0.9 if a <= 0 else min(0.9, b / a)
+            r = self.max_decay if a <= 0 else min(self.max_decay, b / a)
             n = (horizon - step) / span
             gain = b * r * (1.0 - r**n) / (1.0 - r)
         predicted = lv[2] - sign * gain
