@@ -98,7 +98,7 @@ class AutoStopper(Stopper):
     name = "auto"
 
     def __init__(self, direction: str = "minimize", threshold: float = 0.1, min_trials: int = 3,
-                 warmup: float = 0.2, window: int = 3, bandwidth: float = 0.5, max_decay: float = 0.9,
+                 warmup: float = 0.15, window: int = 3, bandwidth: float = 0.5, max_decay: float = 0.9,
                  **options: Any) -> None:
         super().__init__(direction, **options)
         if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold < 1:
@@ -217,7 +217,10 @@ class AutoStopper(Stopper):
         if b <= 0:
             gain = 0.0
         else:
-            r = self.max_decay if a <= 0 else min(self.max_decay, b / a)
+            # The ratio as fast as the noise allows: each improvement is known to one noise sd of the
+            # difference of two window means (a noisy slow learner is not read as levelling off).
+            d = noise * math.sqrt(2.0 / window)
+            r = self.max_decay if a - d <= 0 else min(self.max_decay, (b + d) / (a - d))
             n = (horizon - step) / span
             gain = b * r * (1.0 - r**n) / (1.0 - r)
         predicted = lv[2] - sign * gain
