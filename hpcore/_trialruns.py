@@ -12,7 +12,7 @@ import logging
 import math
 import warnings
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from hpcore import plugins
 from hpcore.executors.base import Executor, Outcome, Task
@@ -87,11 +87,6 @@ class TrialRuns:
         plugins.call_hook("hpcore_trial_report", job=self, trial=live.trial, step=step, metrics=metrics, stop=stop)
         return stop
 
-    def _told(self: TuningJob, trial_id: int, state: TrialState, step: int | None, value: float | None,
-              metrics: dict[str, float]) -> Any:
-        """What the strategy is told: a stopped trial's single objective as its estimated final value."""
-        return told_value(self.fidelity, self.objectives, trial_id, state, step, value, metrics)
-
     def _on_outcome(self: TuningJob, outcome: Outcome) -> tuple[Trial, int, int | None] | None:
         """Records a finished run; returns the trial again when it is to be retried."""
         assert self.store is not None and self.strategy is not None and self.stopper is not None
@@ -113,7 +108,8 @@ class TrialRuns:
         self.store.finish_trial(self.name, live.trial.id, state, value, metrics, error, reason, live.last_step)
         self.stopper.finish(live.trial.id, state, value)
         self.fidelity.finish(live.trial.id, state)
-        self.strategy.tell(live.trial, self._told(live.trial.id, state, live.last_step, value, metrics), state, metrics)
+        told = told_value(self.fidelity, self.objectives, live.trial.id, state, live.last_step, value, metrics)
+        self.strategy.tell(live.trial, told, state, metrics)  # a stopped trial at its estimated final value
         record = TrialRecord(live.trial.id, live.trial.params, state, value, metrics, live.attempt,
                              live.last_step, error, reason, outcome.started, outcome.finished)
         self._records[record.id] = record

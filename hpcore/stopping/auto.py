@@ -23,6 +23,7 @@ import math
 from typing import Any
 
 import numpy as np
+from scipy.special import ndtr
 
 from hpcore.errors import ConfigError
 from hpcore.hookspec import hookimpl
@@ -120,6 +121,9 @@ class AutoStopper(Stopper):
         self._curves: dict[int, _Curve] = {}
         self._refs: list[int] = []  # completed trials, in the order they ended
         self._noise: list[float] = []
+        # What the references say, updated when one is added: the horizon (their median last step),
+        # the incumbent (their best final value) and the curves' noise (the median of theirs).
+        self._horizon, self._incumbent, self._noise_sd = 0, math.nan, 0.0
         self._cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
     # -- what the rule knows --------------------------------------------------------------------
@@ -130,14 +134,14 @@ class AutoStopper(Stopper):
         curve.add(step, float(value))
         if len(self._refs) < self.min_trials or trial_id in self._refs:
             return None
-        horizon = self._horizon()
+        horizon = self._horizon
         if step >= horizon or step <= self.warmup * horizon or not self.checks(trial_id, step):
             return None
         p = self.probability(trial_id, step)
         if p is None or p >= self.threshold:
             return None
         return (f"auto: probability {p:.2g} that the trial ends better than the best of {len(self._refs)} "
-                f"finished trials ({self._incumbent():.6g}) is below {self.threshold:g} at step {step}")
+                f"finished trials ({self._incumbent:.6g}) is below {self.threshold:g} at step {step}")
 
     def finish(self, trial_id: int, state: TrialState, value: float | None) -> None:
         curve = self._curves.get(trial_id)
@@ -146,14 +150,12 @@ class AutoStopper(Stopper):
             self._refs.append(trial_id)
             self._noise.append(_noise(curve.values))
             self._cache.clear()
+            finals = [self._curves[r].values[-1] for r in self._refs]
+            self._horizon = int(np.median([self._curves[r].steps[-1] for r in self._refs]))
+            self._incumbent = min(finals) if self.direction == "minimize" else max(finals)
+            self._noise_sd = float(np.median(self._noise))
 
     # -- the model ------------------------------------------------------------------------------
-    def _horizon(self) -> int:
-        return int(np.median([self._curves[r].steps[-1] for r in self._refs]))
-
-    def _incumbent(self) -> float:
-        finals = [self._curves[r].values[-1] for r in self._refs]
-        return min(finals) if self.direction == "minimize" else max(finals)
 
     def _features(self, curve: _Curve, step: int) -> tuple[float, float] | None:
         level = curve.level(step, self.window)
@@ -185,18 +187,17 @@ class AutoStopper(Stopper):
         if feats is None or len(final_r) < self.min_trials:
             return None
         level, slope = feats
-        noise = float(np.median(self._noise)) if self._noise else 0.0
+        noise = self._noise_sd
         spread_l = max(float(np.std(level_r)), noise, 1e-12)
         spread_s = max(float(np.std(slope_r)), noise, 1e-12)
         d2 = ((level - level_r) / spread_l) ** 2 + ((slope - slope_r) / spread_s) ** 2
         w = np.exp(-0.5 * (d2 - d2.min()) / self.bandwidth**2)
         predicted = level + (final_r - level_r)
-        sd = max(noise * math.sqrt(1.0 + 2.0 / self.window), 1e-9 * max(1.0, abs(self._incumbent())))
-        z = (self._incumbent() - predicted) / sd
+        sd = max(noise * math.sqrt(1.0 + 2.0 / self.window), 1e-9 * max(1.0, abs(self._incumbent)))
+        z = (self._incumbent - predicted) / sd
         if self.direction == "maximize":
             z = -z
-        cdf = 0.5 * (1.0 + _erf(z / math.sqrt(2.0)))
-        from_refs = float(np.sum(w * cdf) / np.sum(w))
+        from_refs = float(np.sum(w * ndtr(z)) / np.sum(w))
         return max(from_refs, self._own(self._curves[trial_id], step, noise))
 
     def _own(self, curve: _Curve, step: int, noise: float) -> float:
@@ -206,7 +207,7 @@ class AutoStopper(Stopper):
         go on improving by ``b * r, b * r**2 ...`` per window (``r = b / a``, at most ``max_decay``,
         or ``max_decay`` when it accelerates), up to the horizon, with half that improvement as its uncertainty.
         """
-        horizon = self._horizon()
+        horizon = self._horizon
         span = max(1, step // 3)
         window = min(self.window, span)  # windows that do not overlap
         lv = [curve.level(step - k * span, window) for k in (2, 1, 0)]
@@ -225,14 +226,7 @@ class AutoStopper(Stopper):
             gain = b * r * (1.0 - r**n) / (1.0 - r)
         predicted = lv[2] - sign * gain
         sd = math.hypot(noise * math.sqrt(1.0 + 2.0 / window), 0.5 * gain) or 1e-12
-        z = sign * (self._incumbent() - predicted) / sd
-        return float(0.5 * (1.0 + math.erf(z / math.sqrt(2.0))))
-
-
-def _erf(x: np.ndarray) -> np.ndarray:
-    from scipy.special import erf
-
-    return np.asarray(erf(x))
+        return float(ndtr(sign * (self._incumbent - predicted) / sd))
 
 
 @hookimpl

@@ -134,7 +134,6 @@ class TuningCallback(LinkedCallback, xgb.callback.TrainingCallback):
         self._schedule = CheckpointSchedule(self.checkpoint_every, checkpoint_budget)
         self._rounds = 0
         self._reported_round = 0
-        self._reports = 0
         self._unreported: dict[str, float] | None = None
 
     def restore(self) -> tuple[xgb.Booster | None, int]:
@@ -169,7 +168,7 @@ class TuningCallback(LinkedCallback, xgb.callback.TrainingCallback):
         # Rounds count from the booster's own (a continued booster: xgb_model), so that ``interval``
         # keeps reporting on the same rounds after a resume.
         self._rounds = model.num_boosted_rounds() if isinstance(model, xgb.Booster) else 0
-        self._reports, self._unreported = 0, None
+        self._unreported = None
         self._reported_round = self._rounds
         self._schedule.begin()
         return model
@@ -203,7 +202,6 @@ class TuningCallback(LinkedCallback, xgb.callback.TrainingCallback):
             # xgb.cv trims its history to ``best_iteration`` when a callback stops it, and fails when no
             # early-stopping callback set one: keep every round done so far.
             model.set_attr(best_iteration=str(epoch))
-        self._reports += 1
         if self._schedule.due() and not stop:
             self._schedule.timed(lambda: self._checkpoint(model))
         return stop
