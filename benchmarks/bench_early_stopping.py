@@ -129,7 +129,7 @@ def run_hpcore(problem: Problem, seed: int, rule: str, setting: Setting) -> Run:
                            max_trials=TRIALS, seed=seed, progress=False)
     result = job.run()
     pick = min if problem.direction == "minimize" else max
-    ret = result.best  # hpcore's rule: the best completed trial (the best stopped one if none completed)
+    ret = result.best_or_none  # hpcore's rule: the best completed trial (the best stopped one if none completed)
     assert ret is None or ret.value == last[ret.id], "trial ids of the result and of the reporter differ"
     true = problem.true(ret.params, seed, reached[ret.id]) if ret else math.nan
     return Run(steps, pick(last.values()), [r.params for r in sorted(result.trials, key=lambda r: r.id)], true)

@@ -16,10 +16,12 @@ from hpcore.errors import (
     ConfigError,
     HpcoreError,
     MetricError,
+    NoBestTrial,
     PluginError,
     SearchExhausted,
     SearchSpaceError,
     StoreError,
+    TrialsFailed,
 )
 from hpcore.hookspec import hookimpl
 from hpcore.job import TuningJob, TuningResult
@@ -51,6 +53,7 @@ __all__ = [
     "HpcoreError",
     "Int",
     "MetricError",
+    "NoBestTrial",
     "PluginError",
     "Reporter",
     "SearchExhausted",
@@ -62,6 +65,7 @@ __all__ = [
     "Trial",
     "TrialRecord",
     "TrialState",
+    "TrialsFailed",
     "TuningJob",
     "TuningResult",
     "__version__",

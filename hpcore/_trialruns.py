@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from hpcore import plugins
 from hpcore.executors.base import Executor, Outcome, Task
 from hpcore.fidelity import told_value
-from hpcore.outcomes import objective_from
+from hpcore.outcomes import failure_warning, objective_from
 from hpcore.trial import Trial, TrialRecord, TrialState
 
 if TYPE_CHECKING:
@@ -113,6 +113,10 @@ class TrialRuns:
         record = TrialRecord(live.trial.id, live.trial.params, state, value, metrics, live.attempt,
                              live.last_step, error, reason, outcome.started, outcome.finished)
         self._records[record.id] = record
+        warning = failure_warning(record, first=self._failures == 0)
+        if warning is not None:
+            self._failures += 1
+            log.warning(warning)
         assert self.keeper is not None
         self.keeper.trial_ended(record, self.finished_records(), set(self._live))
         plugins.call_hook("hpcore_trial_finish", job=self, trial=live.trial, record=record)

@@ -103,7 +103,7 @@ def status_text(result: TuningResult, info: dict[str, Any], args: Any) -> str:
                  f"{sum(result.feasible(r) for r in usable)} of {len(usable)} trials feasible")
     if goal.several:
         head += f"\nPareto front: {len(result.pareto_front())} trials"
-    elif (best := result.best) is not None:
+    elif (best := result.best_or_none) is not None:
         head += f"\nbest: trial {best.id}, {result.objective} = {best.value:.6g}"
     return safe_text(head, keep="\n") + "\n\n" + format_table(rows, columns)
 
@@ -133,7 +133,7 @@ def best_text(result: TuningResult, as_json: bool = False) -> tuple[str, int]:
             lines.append(f"trial {r.id}: " + ", ".join(f"{n} = {_fmt(r.metrics.get(n))}" for n in goal.names))
             lines += [f"  {k} = {_fmt(v)}" for k, v in r.params.items()]
         return safe_text("\n".join(lines), keep="\n"), 0
-    best = result.best
+    best = result.best_or_none
     if best is None:
         why = "is feasible" if goal.constraints and any(r.value is not None for r in result.trials) else \
             "produced an objective"
@@ -205,7 +205,7 @@ def export_best(result: TuningResult, dest: str) -> str:
     """
     from hpcore.artifacts import export_files
 
-    best = result.best
+    best = result.best_or_none
     if best is None:
         raise HpcoreError(f"--export: no trial of job {result.name!r} produced an objective yet")
     if not best.artifact_dir or not best.artifacts or all(a.deleted for a in best.artifacts):

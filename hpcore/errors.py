@@ -45,5 +45,12 @@ class SearchExhausted(HpcoreError):
     """The strategy has no new configuration to propose (for example, a finished grid)."""
 
 
+class NoBestTrial(HpcoreError, LookupError):
+    """``result.best`` was asked of a job where no trial produced a usable (feasible) objective value."""
+
+    def __str__(self) -> str:  # LookupError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
 class TrialsFailed(HpcoreError):
     """The job stopped because its trials keep failing with the same error (see ``fail_fast``)."""

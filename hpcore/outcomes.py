@@ -11,7 +11,7 @@ from hpcore.objectives import Objectives
 from hpcore.results import best_of
 from hpcore.trial import TrialRecord, TrialState
 
-__all__ = ["FailFast", "completion_reasons", "objective_from", "recordable"]
+__all__ = ["FailFast", "completion_reasons", "failure_warning", "objective_from", "recordable"]
 
 
 def objective_from(result: Any, objectives: Objectives | str,
@@ -212,3 +212,20 @@ class FailFast:
         return (f"job {job!r} stopped: {len(self.errors)} trials in a row failed with the same error: "
                 f"{error_line(self.errors[0])}\n\n{self.errors[0].rstrip()}\n\n"
                 "Fix the training function and run the job again to resume it (fail_fast=None turns this off)")
+
+
+def failure_warning(record: TrialRecord, first: bool) -> str | None:
+    r"""The warning for a trial that failed or timed out (None for any other outcome): the error's
+    last line, and with ``first`` (the run's first failure) the whole traceback under it.
+
+    Example:
+        >>> bad = TrialRecord(4, {"x": 1}, TrialState.FAILED, error="Traceback ...\nValueError: x too big")
+        >>> failure_warning(bad, first=False)
+        "trial 4 failed: ValueError: x too big (params {'x': 1})"
+    """
+    if record.state not in (TrialState.FAILED, TrialState.TIMED_OUT):
+        return None
+    text = f"trial {record.id} {record.state}: {error_line(record.error)} (params {record.params})"
+    if first and record.error and record.error.strip() != error_line(record.error):
+        text += "\n" + record.error.rstrip()
+    return text

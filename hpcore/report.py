@@ -137,7 +137,7 @@ def _summary(result: TuningResult, status: str) -> str:
         out = [f'<div class="card"><div class="k">Pareto front</div><div class="v best">'
                f'{len(result.pareto_front())} trials</div></div>']
     else:
-        best = result.best
+        best = result.best_or_none
         out = [f'<div class="card"><div class="k">Best {_e(result.objective)}</div><div class="v best">'
                f'{_e(_fmt(best.value) if best else "-")}</div></div>']
     if goal.constraints:
@@ -166,7 +166,7 @@ def _front(result: TuningResult) -> str:
 def _best(result: TuningResult, space: Any) -> str:
     if result.objectives.several:
         return _front(result)
-    best = result.best
+    best = result.best_or_none
     if best is None:
         why = "is feasible" if result.constraints and any(r.value is not None for r in result.trials) else \
             "produced an objective"
@@ -222,7 +222,7 @@ def _table(result: TuningResult) -> str:
     for row in rows:
         columns += [k for k in row if k not in columns]
     marked = {r.id for r in result.pareto_front()} if result.objectives.several else \
-        ({result.best.id} if result.best is not None else set())
+        ({result.best_or_none.id} if result.best_or_none is not None else set())
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=columns)
     writer.writeheader()

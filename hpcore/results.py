@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from hpcore.errors import ConfigError
+from hpcore.errors import ConfigError, NoBestTrial
 from hpcore.objectives import Constraint, Objectives, satisfies
 from hpcore.pareto import nondominated
 from hpcore.trial import TrialRecord, TrialState
@@ -126,19 +126,41 @@ class TuningResult:
         return Objectives(self.objective, self.direction, self.constraints)
 
     @property
-    def best(self) -> TrialRecord | None:
-        """The best feasible trial (``.params``, ``.value``, ``.id``), or None if no trial produced an
-        objective (or, with constraints, none is feasible).
+    def best(self) -> TrialRecord:
+        """The best feasible trial (``.params``, ``.value``, ``.id``): the best completed one, else the
+        best early-stopped one.
 
         Raises:
+            NoBestTrial: If no trial produced an objective value (or, with constraints, none is
+                feasible); the message counts the trials by state and quotes the first failure.
+                :attr:`best_or_none` asks without raising.
             ConfigError: With several objectives, where :meth:`pareto_front` is the result.
         """
+        best = self.best_or_none
+        if best is None:
+            raise NoBestTrial(self._why_no_best())
+        return best
+
+    @property
+    def best_or_none(self) -> TrialRecord | None:
+        """:attr:`best`, or None where it would raise :class:`~hpcore.errors.NoBestTrial`."""
         goal = self.objectives
         if goal.several:
             raise ConfigError(f"result.best needs one objective and this job has {len(goal.names)} "
                               f"({', '.join(goal.names)}); use result.pareto_front() for the trials no other "
                               "trial beats on every objective")
         return best_of(self.trials, goal.directions[0], goal.constraints)
+
+    def _why_no_best(self) -> str:
+        counts = ", ".join(f"{n} {state}" for state, n in self.counts().items() if n) or "no trials"
+        text = f"job {self.name!r} has no best trial: {counts}"
+        failed = [r for r in self.trials if r.state is TrialState.FAILED and r.error]
+        if failed:
+            last = failed[0].error.strip().splitlines()[-1]
+            text += f"; the first failure (trial {failed[0].id}): {last}"
+        elif self.constraints and any(r.state is TrialState.COMPLETED for r in self.trials):
+            text += f"; none satisfies the constraints {', '.join(map(str, self.constraints))}"
+        return text + " (result.best_or_none returns None instead of raising)"
 
     def first_objective(self) -> TuningResult:
         """This result judged on its first objective alone (what the single-objective plots, the

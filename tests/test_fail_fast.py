@@ -46,7 +46,7 @@ def test_fail_fast_counts_what_it_is_given_and_none_turns_it_off(tmp_path):
     with pytest.raises(TrialsFailed, match="5 trials in a row"):
         _job(broken, str(tmp_path / "a.db"), fail_fast=5).run()
     result = _job(broken, str(tmp_path / "b.db"), fail_fast=None).run()
-    assert len(result.trials) == 10 and result.best is None
+    assert len(result.trials) == 10 and result.best_or_none is None
 
 
 def test_a_job_where_some_trials_succeed_runs_its_whole_budget(tmp_path):

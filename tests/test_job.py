@@ -68,7 +68,7 @@ def test_missing_objective_fails_the_trial_listing_the_metrics_it_gave():
 def test_nan_objective_fails_the_trial_with_that_reason():
     result = job(returns_nan, max_trials=2).run()
     assert result.counts() == {"failed": 2}
-    assert "not finite" in result.trials[0].error and result.best is None
+    assert "not finite" in result.trials[0].error and result.best_or_none is None
 
 
 def test_objective_taken_from_the_last_report_when_nothing_is_returned():

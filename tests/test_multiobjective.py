@@ -114,7 +114,7 @@ def test_infeasible_trials_are_kept_and_marked_and_never_best(tmp_path):
 
 def test_a_job_with_no_feasible_trial_says_so(tmp_path):
     result = job(tmp_path, objective="auc", direction="maximize", constraints=["size < -1"], max_trials=4).run()
-    assert result.best is None and len(result.trials) == 4
+    assert result.best_or_none is None and len(result.trials) == 4
     assert "no trial is feasible" in result.summary()
 
 

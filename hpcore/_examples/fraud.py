@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         code = _front(result, started)
         print(f"\nStore: {args.store}")
         return code
-    best = result.best
+    best = result.best_or_none
     if best is None:
         print("no trial produced a validation AUC; see the store for errors", file=sys.stderr)
         return 1

@@ -54,9 +54,9 @@ def first_objective(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def _figure(width: float, height: float) -> Any:
     # A bare Figure (no pyplot) is not registered with any GUI and is freed with its last reference.
-    from matplotlib.figure import Figure
+    from hpcore.plots._notebook import NotebookFigure
 
-    return Figure(figsize=(width, height), layout="constrained")
+    return NotebookFigure(figsize=(width, height), layout="constrained")
 
 
 def _cmap(direction: str) -> str:
@@ -326,7 +326,7 @@ def intermediate(result: TuningResult, metric: str | None = None) -> Any:
     curves = curves_of(result)
     fig = _figure(7.5, 3.8)
     state = {r.id: r.state for r in result.trials}
-    best = result.best
+    best = result.best_or_none
     drawn = 0
     ax = fig.add_subplot()
     for tid, points in sorted(curves.items()):
