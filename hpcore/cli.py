@@ -52,7 +52,8 @@ def _add_tune(sub: Any) -> None:
     p.add_argument("--constraint", dest="constraints", action="append",
                    help="'METRIC OP NUMBER', for example 'latency_ms <= 5' (repeat for several)")
     p.add_argument("--early-stopping", dest="early_stopping", help="stopper (none, auto, median, asha, ...)")
-    p.add_argument("--max-trials", dest="max_trials", type=int)
+    p.add_argument("--max-trials", dest="max_trials", type=int, help="the trials in all (a resumed job: up to this)")
+    p.add_argument("--more", type=int, metavar="N", help="run N trials beyond those the store holds (extends a job)")
     p.add_argument("--max-parallel", dest="max_parallel", type=int)
     p.add_argument("--max-runtime", dest="max_runtime", type=float, help="seconds")
     p.add_argument("--executor", help="inprocess, process, dask, ...")
@@ -274,7 +275,7 @@ def _cmd_tune(args: argparse.Namespace) -> int:
         job = job_from_dict({}, **overrides)
     else:
         raise HpcoreError("hpcore tune needs a job file or --algorithm NAME (see hpcore tune --help)")
-    result = job.run()
+    result = job.run(more=args.more)
     print(result.summary())
     if job.store_path:
         print(f"store: {job.store_path} (hpcore status {job.store_path})")

@@ -18,6 +18,7 @@ from typing import Any
 from hpcore import plugins
 from hpcore._lease import Lease
 from hpcore._trialruns import TrialRuns, _Live
+from hpcore.enqueued import check_enqueue, still_to_run
 from hpcore.errors import ConfigError, SearchExhausted, TrialsFailed
 from hpcore.executors._interrupts import sigterm_interrupts
 from hpcore.executors.base import Executor, describe
@@ -102,6 +103,10 @@ class TuningJob(TrialRuns):
         durability: ``normal`` survives a crash of the process (an OS crash or power cut may lose
             the last writes, which then run again; the file stays sound); ``full`` writes each
             change through to the disk before going on, and survives those too, at an fsync each.
+        enqueue: Configurations to run first, in order (known-good settings; a partial one gets the
+            other parameters from the strategy). They count toward ``max_trials``, the strategy
+            learns from them, and a resumed job does not run them again. See :meth:`enqueue`.
+        try_defaults: Run the space's defaults as the first trial.
 
     Raises:
         ConfigError: For an invalid argument, naming it.
@@ -136,7 +141,8 @@ class TuningJob(TrialRuns):
                  strategy_options: dict[str, Any] | None = None, stopper_options: dict[str, Any] | None = None,
                  executor_options: dict[str, Any] | None = None, warm_start: Any = None,
                  warm_start_type: str = "identical", resume: str = "auto",
-                 durability: str = "normal") -> None:
+                 durability: str = "normal", enqueue: list[dict[str, Any]] | None = None,
+                 try_defaults: bool = False) -> None:
         if not callable(train):
             raise ConfigError(f"train={train!r} is not callable; pass a function train(params, reporter)")
         if not isinstance(objective, (str, list, tuple)) or not objective:
@@ -166,6 +172,10 @@ class TuningJob(TrialRuns):
         # A list holds several parents; anything else (path, (path, name), result) is one parent.
         self.warm_start = list(warm_start) if isinstance(warm_start, list) else ([warm_start] if warm_start else [])
         self.warm_start_type = warm_start_type
+        if not isinstance(try_defaults, bool):
+            raise ConfigError(f"try_defaults={try_defaults!r}: use True (run the space's defaults first) or False")
+        self.try_defaults = try_defaults
+        self.enqueued = check_enqueue(self.space, enqueue)
         check_settings(self)  # before anything is written to the store
         check_plugins(self)
         check_space = getattr(train, "check_space", None)
@@ -183,6 +193,7 @@ class TuningJob(TrialRuns):
         self._hard_stop = False
         self._deadline: float | None = None
         self._fail_fast = FailFast(self.fail_fast)
+        self._failures = 0  # failed or timed-out trials of this run, for their warnings
 
     # -- setup ----------------------------------------------------------------------------------
     def _executor_name(self) -> str:
@@ -234,20 +245,42 @@ class TuningJob(TrialRuns):
         return [self._records[k] for k in sorted(self._records)]
 
     # -- the loop -------------------------------------------------------------------------------
-    def run(self) -> TuningResult:
+    def enqueue(self, params: dict[str, Any]) -> None:
+        """Runs ``params`` (a whole or partial configuration) as one of the next trials; see ``enqueue=``.
+
+        Raises:
+            SearchSpaceError: For an unknown parameter (naming the closest one) or a value out of range.
+
+        Example:
+            >>> import hpcore
+            >>> job = hpcore.TuningJob(lambda p: {"loss": (p["lr"] - 0.01) ** 2}, {"lr": hpcore.Float(1e-4, 0.1)},
+            ...                        objective="loss", strategy="random", max_trials=3, progress=False)
+            >>> job.enqueue({"lr": 0.01})
+            >>> job.run().trials[0].params
+            {'lr': 0.01}
+        """
+        self.enqueued += check_enqueue(self.space, [params])
+
+    def run(self, more: int | None = None) -> TuningResult:
         """Runs (or resumes) the job until a completion criterion holds; returns the result.
+
+        Args:
+            more: Run this many trials beyond those the store holds already (instead of up to
+                ``max_trials`` in all): ``job.run(more=10)`` extends a finished job by 10 trials.
 
         Raises:
             StoreError: When the store cannot be written, or holds this job with another setup.
             KeyboardInterrupt: On Ctrl-C or SIGTERM (any executor), after recording the job as interrupted.
         """
+        if more is not None and (isinstance(more, bool) or not isinstance(more, int) or more < 1):
+            raise ConfigError(f"more={more!r}: give the number of trials to add, a positive integer")
         restore = sigterm_interrupts()
         try:
-            return self._run()
+            return self._run(more)
         finally:
             restore()
 
-    def _run(self) -> TuningResult:
+    def _run(self, more: int | None = None) -> TuningResult:
         self._open()
         assert self.store is not None
         self.strategy = create_tuner(self.strategy_name, self.space, self.direction, self.seed, self.constraints,
@@ -262,6 +295,11 @@ class TuningJob(TrialRuns):
                                        self.stopper, self.keeper.checkpoint_step, self.fidelity)
         self._records, self._reruns = {r.id: r for r in finished}, {}
         queue = [(Trial(r.id, r.params), r.attempt, carried) for r, carried in interrupted]
+        if more is not None:
+            self.max_trials = len(finished) + len(interrupted) + more
+        first = ([self.space.defaults()] if self.try_defaults else []) + self.enqueued
+        for params in still_to_run(first, [r.params for r in finished] + [r.params for r, _ in interrupted]):
+            self.strategy.enqueue(params)
         executor = self._make_executor()
         progress = (Progress(self.max_trials, self.objective, self.direction, constraints=self.constraints)
                     if self.progress else None)
@@ -270,6 +308,7 @@ class TuningJob(TrialRuns):
         self._deadline = None if self.max_runtime is None else time.monotonic() + self.max_runtime
         status = "interrupted"
         self._fail_fast = FailFast(self.fail_fast)  # counts this run's trials only: a resume starts afresh
+        self._failures = 0
         try:
             executor.start(self.train, self._on_report)
             plugins.call_hook("hpcore_job_start", job=self)
@@ -299,7 +338,10 @@ class TuningJob(TrialRuns):
                 self._close()
                 if progress is not None:
                     plugins.unregister(progress)
+                    progress.close()
         result = self.result()
+        if progress is not None:
+            progress.end(result)
         plugins.call_hook("hpcore_job_finish", job=self, result=result)
         if status == "failed":
             raise TrialsFailed(self._fail_fast.message(self.name))

@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from hpcore import plugins
+from hpcore._suggest import did_you_mean
 from hpcore.errors import ConfigError
 from hpcore.job import TuningJob
 from hpcore.space import SearchSpace
@@ -41,7 +42,7 @@ JOB_OPTIONS = (
     "max_trials_without_improvement", "min_improvement", "complete_on_convergence", "max_retries",
     "crash_retries", "artifacts", "keep_artifacts", "fail_fast", "trial_timeout", "early_stopping", "executor",
     "store", "name", "seed", "resume", "durability",
-    "progress", "strategy_options", "stopper_options", "executor_options",
+    "progress", "strategy_options", "stopper_options", "executor_options", "enqueue", "try_defaults",
 )
 JOB_KEYS = ("train", "command", "algorithm", "space", "metric_definitions", "script", "warm_start",
             "warm_start_type") + JOB_OPTIONS
@@ -86,7 +87,9 @@ def job_from_dict(data: Mapping[str, Any], base_dir: str | None = None, **overri
     data.update({k: v for k, v in overrides.items() if v is not None})
     unknown = sorted(set(data) - set(JOB_KEYS))
     if unknown:
-        raise ConfigError(f"unknown job key(s): {', '.join(unknown)}; valid keys: {', '.join(sorted(JOB_KEYS))}")
+        hints = "".join(f"\n  {k!r}{did_you_mean(k, JOB_KEYS) or ' (no key is close)'}" for k in unknown)
+        raise ConfigError(f"unknown job key(s): {', '.join(map(repr, unknown))}{hints}\n"
+                          f"valid keys: {', '.join(sorted(JOB_KEYS))} (see docs/job-files.md)")
     sources = [k for k in ("train", "command", "algorithm") if data.get(k)]
     if "algorithm" in sources and len(sources) > 1:
         sources.remove("algorithm")  # an algorithm's defaults with a different train/command

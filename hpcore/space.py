@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from hpcore._suggest import did_you_mean
 from hpcore.conditions import Conditions
 from hpcore.errors import SearchSpaceError
 from hpcore.ranges import (
@@ -171,6 +172,30 @@ class SearchSpace(Mapping[str, Param]):
                 for n in inactive]
             raise SearchSpaceError(f"configuration does not match the space: {'; '.join(parts)}")
         return {n: v for n, v in values.items()}
+
+    def check_partial(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Checks the parameters a partial configuration gives (names and values), as :meth:`validate`
+        does for a whole one.
+
+        Raises:
+            SearchSpaceError: Naming an unknown parameter (with the closest known one) or a bad value.
+        """
+        for n in params:
+            if n not in self._params:
+                raise SearchSpaceError(f"unknown parameter {n!r}{did_you_mean(n, self._params)}; the space has "
+                                       f"{', '.join(self._params)}")
+        return {n: self._params[n].validate(v, n) for n, v in params.items()}
+
+    def complete(self, partial: Mapping[str, Any], proposal: Mapping[str, Any]) -> dict[str, Any]:
+        """``partial``'s values, the others from ``proposal`` (or their defaults), keeping the active ones.
+
+        Example:
+            >>> space = SearchSpace({"lr": Float(1e-4, 1e-1, scale="log"), "depth": Int(1, 8)})
+            >>> space.complete({"lr": 0.01}, {"lr": 0.002, "depth": 5})
+            {'lr': 0.01, 'depth': 5}
+        """
+        merged = {n: p.default for n, p in self._params.items()} | dict(proposal) | dict(partial)
+        return self.validate(self._only_active(merged))
 
     # Categories
     def by_category(self, category: str) -> dict[str, Param]:

@@ -222,7 +222,8 @@ YAML_CASES = [
     ("categorical-1-and-true", yaml_job("  c: {values: [1, true]}\n"), r"the choices 1 and True are equal"),
     ("categorical-nan", yaml_job("  c: {values: [.nan, 1.0]}\n"), r"NaN cannot be a choice"),
     # Refused before already.
-    ("unknown-key", yaml_job("max_trails: 3\n"), r"unknown job key\(s\): max_trails; valid keys: .*max_trials"),
+    ("unknown-key", yaml_job("max_trails: 3\n"),
+     r"unknown job key\(s\): 'max_trails'\n  'max_trails' \(did you mean 'max_trials'\?\)\nvalid keys: "),
     ("min-above-max", BASE.replace("min: 0.0, max: 1.0", "min: 2.0, max: 1.0"),
      r"parameter 'x'.*min must be less than max"),
     ("log-min-zero", yaml_job("  lr: {type: float, min: 0, max: 1, scale: log}\n"),

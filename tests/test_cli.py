@@ -58,13 +58,18 @@ def test_tune_status_best_and_resume(tmp_path):
     assert "7 trials (7 completed)" in more.stdout
     rows = json.loads(hp("status", str(db), "--json").stdout)
     assert [r["trial"] for r in rows] == list(range(7))
+    more = hp("tune", "job.yaml", "--more", "3", cwd=tmp_path)  # 3 beyond the 7 the store holds
+    assert more.returncode == 0, more.stderr
+    assert "10 trials (10 completed)" in more.stdout
+    assert hp("tune", "job.yaml", "--more", "0", cwd=tmp_path).returncode == 2
 
 
 def test_unknown_job_keys_are_named_with_the_valid_ones(tmp_path):
     (tmp_path / "job.yaml").write_text(JOB + "max_trails: 3\n")
     out = hp("tune", "job.yaml", cwd=tmp_path)
     assert out.returncode == 2
-    assert "unknown job key(s): max_trails" in out.stderr and "max_trials" in out.stderr
+    assert "unknown job key(s): 'max_trails'" in out.stderr
+    assert "'max_trails' (did you mean 'max_trials'?)" in out.stderr
     assert "Traceback" not in out.stderr
 
 

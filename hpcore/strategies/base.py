@@ -141,7 +141,13 @@ class Strategy:
         """Proposes the next trial; it stays pending until told."""
         trial_id = self._next_id
         if self._queue:
-            params = self._queue.pop(0)
+            fixed = self._queue.pop(0)
+            if self._whole(fixed):
+                params = self.space.validate(fixed)
+            else:  # a partial configuration: the strategy proposes the others
+                with blas_threads():
+                    proposal = self.suggest(trial_id, self.rng_for(trial_id))
+                params = self.space.complete(fixed, proposal)
         else:
             with blas_threads():
                 params = self.space.validate(self.suggest(trial_id, self.rng_for(trial_id)))
@@ -195,8 +201,16 @@ class Strategy:
         self._next_id = max(self._next_id, trial.id + 1)
 
     def enqueue(self, params: dict[str, Any]) -> None:
-        """Makes a coming :meth:`ask` return exactly these parameters (validated now)."""
-        self._queue.append(self.space.validate(params))
+        """Makes a coming :meth:`ask` return these parameters (checked now); a partial configuration
+        gets the others from :meth:`suggest` when it is asked."""
+        self._queue.append(self.space.check_partial(params))
+
+    def _whole(self, params: dict[str, Any]) -> bool:
+        try:
+            self.space.validate(params)
+        except SearchSpaceError:
+            return False
+        return True
 
     def on_tell(self, obs: Observation) -> None:
         """Called after every new observation; strategies may update their state here."""
