@@ -16,6 +16,9 @@ its default space and objective) — and then the same settings as :class:`~hpco
       lr: {type: float, min: 1.0e-5, max: 1.0e-1, scale: log, category: optimizer}
       depth: {type: int, min: 1, max: 8}
       optimizer: {type: categorical, values: [adam, sgd], category: optimizer}
+
+``presets:`` adds hpcore's ready-made ranges by name (:mod:`hpcore.jobpresets`), ``enqueue:`` and
+``try_defaults:`` run known configurations first. Every key, with an example: ``docs/job-files.md``.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from hpcore import plugins
 from hpcore._suggest import did_you_mean
 from hpcore.errors import ConfigError
 from hpcore.job import TuningJob
+from hpcore.jobpresets import preset_ranges
 from hpcore.space import SearchSpace
 
 __all__ = ["JOB_KEYS", "load_job_file", "job_from_dict", "resolve_callable"]
@@ -44,7 +48,7 @@ JOB_OPTIONS = (
     "store", "name", "seed", "resume", "durability",
     "progress", "strategy_options", "stopper_options", "executor_options", "enqueue", "try_defaults",
 )
-JOB_KEYS = ("train", "command", "algorithm", "space", "metric_definitions", "script", "warm_start",
+JOB_KEYS = ("train", "command", "algorithm", "space", "presets", "metric_definitions", "script", "warm_start",
             "warm_start_type") + JOB_OPTIONS
 
 
@@ -117,6 +121,8 @@ def job_from_dict(data: Mapping[str, Any], base_dir: str | None = None, **overri
         raise ConfigError("metric_definitions: and script: only apply to a command: job")
     if data.get("space") is not None:
         space = SearchSpace(data["space"]) if not isinstance(data["space"], SearchSpace) else data["space"]
+    if data.get("presets") is not None:
+        space = _with_presets(space, preset_ranges(data["presets"]))
     if space is None:
         raise ConfigError("a job needs a space: mapping of parameter names to ranges")
     kwargs.update({k: data[k] for k in JOB_OPTIONS if k in data})
@@ -131,6 +137,15 @@ def job_from_dict(data: Mapping[str, Any], base_dir: str | None = None, **overri
         return TuningJob(train, space, **kwargs)
     except TypeError as exc:
         raise ConfigError(f"job file: {exc}") from None
+
+
+def _with_presets(space: SearchSpace | None, ranges: dict[str, Any]) -> SearchSpace:
+    own = {n: space[n] for n in space} if space is not None else {}
+    both = sorted(set(own) & set(ranges))
+    if both:
+        raise ConfigError(f"{', '.join(both)}: in both space: and presets:; remove it from space:, or change the "
+                          "preset's range with its argument (presets: {optimizer: {lr: [1.0e-4, 1.0e-1]}})")
+    return SearchSpace({**own, **ranges})
 
 
 def _loader() -> Any:

@@ -226,3 +226,10 @@ def keeps_own_file(params, reporter):
     if not os.path.exists(path):
         raise RuntimeError("the running trial's file was deleted")
     return {"loss": 1.0 - reporter.trial_id / 10}
+
+
+def quadratic_presets(params, reporter):
+    """A loss over a preset space: the learning rate's distance from 1e-2 on a log scale, and x."""
+    import math
+
+    return {"loss": (math.log10(params["lr"]) + 2) ** 2 + (params.get("x", 0.3) - 0.3) ** 2}
