@@ -32,6 +32,7 @@ Automatic hyperparameter tuning inside the trainers you already use.
   hpcore best tuning.db            the best trial's hyperparameters (JSON with --json)
   hpcore advise tuning.db          advice on the ranges for a next job (widen, narrow, log, fix)
   hpcore report tuning.db          one HTML file: summary, best trial, plots, advice, all trials
+  hpcore dashboard tuning.db       a live web page of the store's jobs (http://127.0.0.1:8765/)
   hpcore plugins                   strategies, stoppers, executors and algorithms, and their plugins
   hpcore autopilot data.csv --target y   analyse a table, tune candidate pipelines, save the best
   hpcore predict autopilot/model.pkl new.csv -o predictions.csv   predict with a saved autopilot model
@@ -109,6 +110,13 @@ def _parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
     _add_tune(sub)
     _add_autopilot(sub)
+    dash = sub.add_parser("dashboard", help="serve a live web page of a store's jobs",
+                          description="Serve a page that follows the store's jobs while they run: summary, "
+                                      "trials (sortable, filtered by state), history, learning curves, importance "
+                                      "and each trial's details. Read-only; Ctrl-C stops it.")
+    dash.add_argument("store", help="the jobs' SQLite file")
+    dash.add_argument("--host", default="127.0.0.1", help="the interface to bind (default: this machine only)")
+    dash.add_argument("--port", type=int, default=8765, help="the port (default 8765; 0: any free one)")
     for name, text in (("status", "the trials of a job, as a table"), ("best", "the best trial of a job")):
         p = sub.add_parser(name, help=text, description=text)
         p.add_argument("store", help="the job's SQLite file")
@@ -224,6 +232,24 @@ def _cmd_advise(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_dashboard(args: argparse.Namespace) -> int:
+    from hpcore.dashboard import Dashboard
+
+    if not os.path.exists(args.store):
+        raise HpcoreError(f"store {args.store!r} does not exist: give the SQLite file a job writes (store=...)")
+    try:
+        board = Dashboard(args.store, host=args.host, port=args.port)
+    except OSError as exc:
+        raise HpcoreError(f"--port {args.port}: cannot listen on {args.host}:{args.port} ({exc.strerror or exc}); "
+                          "give another --port (0 picks a free one)") from None
+    print(f"dashboard: {board.url} (Ctrl-C stops it)", flush=True)
+    try:
+        board.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     try:
         from hpcore.report import write_report
@@ -316,7 +342,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ap.print_help()
         return 0
     handler = {"tune": _cmd_tune, "status": _cmd_status, "best": _cmd_best, "plugins": _cmd_plugins,
-               "example": _cmd_example, "advise": _cmd_advise, "report": _cmd_report,
+               "example": _cmd_example, "advise": _cmd_advise, "report": _cmd_report, "dashboard": _cmd_dashboard,
                "autopilot": _cmd_autopilot, "predict": _cmd_predict}[args.command]
     try:
         return handler(args)

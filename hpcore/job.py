@@ -201,9 +201,13 @@ class TuningJob(TrialRuns):
         return self._executor_arg or ("inprocess" if self.max_parallel == 1 else "process")  # type: ignore[return-value]
 
     def config(self) -> dict[str, Any]:
-        """What identifies this job in its store (a resumed job must match it)."""
+        """What identifies this job in its store (a resumed job must match it), and what it was made
+        with (the stopper, hpcore's version: for reports, never compared)."""
+        from hpcore import __version__
+
         return {"space": self.space.to_dict(), **self.objectives.config(),
-                "strategy": self.strategy_name, "seed": self.seed, "train": describe(self.train)}
+                "strategy": self.strategy_name, "seed": self.seed, "train": describe(self.train),
+                "early_stopping": self.early_stopping, "hpcore": __version__}
 
     def _open(self) -> None:
         self.store = Store(self.store_path, durability=self.durability)
