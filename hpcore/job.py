@@ -356,8 +356,10 @@ class TuningJob(TrialRuns):
         assert self.store is not None, "run() first"
         diagnostics = list(getattr(self.strategy, "diagnostics", []) or [])
         trials = [replace(r, params=self.space.restore(r.params)) for r in self.store.trials(self.name)]
+        cfg = self.config()
         return TuningResult(trials, self.objective, self.direction, self.name,
-                            self.store_path, self._ending or "", diagnostics, constraints=self.constraints)
+                            self.store_path, self._ending or "", diagnostics, constraints=self.constraints,
+                            setup={k: cfg[k] for k in ("strategy", "early_stopping", "seed", "hpcore")})
 
     def _n_trials(self) -> int:
         return len(self._records) + len(self._live)

@@ -48,9 +48,10 @@ CSS = """
 color:var(--fg);background:var(--bg)}main{max-width:1180px;margin:0 auto;padding:28px 24px 60px}
 header h1{font-size:24px;margin:0 0 4px}header p{margin:0;color:var(--muted)}
 h2{font-size:17px;margin:34px 0 12px;padding-bottom:6px;border-bottom:2px solid var(--line)}
-.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(124px,1fr));gap:12px;margin-top:20px}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(168px,1fr));gap:12px;margin-top:20px}
 .card{background:#fff;border:1px solid var(--line);border-radius:8px;padding:12px 14px}
 .card .k{font-size:12px;color:var(--muted);text-transform:uppercase;letter-spacing:.04em}
+.card .k,.card .v{overflow-wrap:anywhere}
 .card .v{font-size:21px;font-weight:600;margin-top:2px}.card .v.best{color:var(--accent)}
 table{border-collapse:collapse;width:100%;background:#fff;font-size:13px}
 th,td{padding:6px 10px;border-bottom:1px solid var(--line);text-align:left;white-space:nowrap}
@@ -121,6 +122,20 @@ def _job_status(result: TuningResult) -> str:
         return str((store.load_job(result.name) or {}).get("status", "?"))
     finally:
         store.close()
+
+
+def _setup_line(result: TuningResult) -> str:
+    """``strategy bayesian · early stopping auto · seed 0 · hpcore 0.1.0`` (what the store recorded)."""
+    from hpcore import __version__
+
+    st = result.setup
+    seed = st.get("seed")
+    return " · ".join([f"strategy {st.get('strategy') or 'unknown'}",
+                       f"early stopping {st.get('early_stopping') or 'not recorded'}",
+                       f"seed {seed if seed is not None else 'none'}",
+                       f"hpcore {st.get('hpcore') or 'unknown'}" + (f" (report: {__version__})"
+                                                                      if st.get("hpcore") not in (None, __version__)
+                                                                      else "")])
 
 
 def _summary(result: TuningResult, status: str) -> str:
@@ -284,6 +299,7 @@ def render(result: TuningResult) -> str:
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>hpcore report: {_e(result.name)}</title><style>{CSS}</style></head><body><main>
 <header><h1>Tuning report: {_e(result.name)}</h1>
+<p class="setup">{_e(_setup_line(result))}</p>
 <p>{_e(aims)}{where} · generated {time.strftime("%Y-%m-%d %H:%M")}
 {" · " + _e(result.end_reason) if result.end_reason else ""}</p></header>
 <section id="summary">{_summary(result, status)}</section>

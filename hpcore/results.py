@@ -56,6 +56,8 @@ class TuningResult:
         curves: Intermediate reports per trial id, ``[(step, metrics), ...]`` of its last attempt,
             when loaded (:meth:`from_store` fills it; the learning-curve plot needs it).
         constraints: The job's constraints, ``"METRIC OP NUMBER"`` strings.
+        setup: What the job ran with, when known: ``strategy``, ``early_stopping``, ``seed`` and
+            ``hpcore`` (the version); reports name them in their title.
 
     Example:
         >>> from hpcore.trial import TrialRecord, TrialState
@@ -75,6 +77,7 @@ class TuningResult:
     space: SearchSpace | None = field(default=None, repr=False)
     curves: dict[int, list[tuple[int, dict[str, float]]]] | None = field(default=None, repr=False)
     constraints: list[str] = field(default_factory=list)
+    setup: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_store(cls, path: str, name: str | None = None, curves: bool = True) -> TuningResult:
@@ -116,7 +119,8 @@ class TuningResult:
                     if attempt == last[trial]:
                         curve_map[trial].append((step, metrics))
             return cls(store.trials(name), cfg.get("objective", "objective"), cfg.get("direction", "minimize"),
-                       name, path, space=space, curves=curve_map, constraints=list(cfg.get("constraints", [])))
+                       name, path, space=space, curves=curve_map, constraints=list(cfg.get("constraints", [])),
+                       setup={k: cfg.get(k) for k in ("strategy", "early_stopping", "seed", "hpcore") if k in cfg})
         finally:
             store.close()
 

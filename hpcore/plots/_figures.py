@@ -12,7 +12,7 @@ import numpy as np
 from hpcore.plots._data import best_so_far, curves_of, encoded, scored, space_of
 from hpcore.plots._forest import Effects
 from hpcore.results import TuningResult
-from hpcore.space import CATEGORIES, Categorical, Param, SearchSpace
+from hpcore.space import CATEGORIES, Categorical, Int, Param, SearchSpace
 from hpcore.trial import TrialRecord, TrialState
 
 CATEGORY_COLORS = {"model": "#4C72B0", "optimizer": "#DD8452", "data": "#55A868"}
@@ -57,11 +57,6 @@ def _figure(width: float, height: float) -> Any:
     from hpcore.plots._notebook import NotebookFigure
 
     return NotebookFigure(figsize=(width, height), layout="constrained")
-
-
-def _cmap(direction: str) -> str:
-    # The best trials are yellow and drawn last, whichever the direction.
-    return "viridis" if direction == "maximize" else "viridis_r"
 
 
 def _goodness_order(values: np.ndarray, direction: str) -> np.ndarray:
@@ -150,6 +145,10 @@ def _set_scale(ax: Any, param: Param, axis: str = "x") -> None:
         ticks = [lo] + [1 - 10.0 ** -k for k in range(1, 13) if lo + 0.1 * (1 - lo) < 1 - 10.0 ** -k <= hi]
         (ax.set_xticks if axis == "x" else ax.set_yticks)(ticks, [f"{t:.12g}" for t in ticks])
         (ax.xaxis if axis == "x" else ax.yaxis).set_minor_locator(NullLocator())
+    elif isinstance(param, Int):  # whole numbers only: no tick at 2.5 layers
+        from matplotlib.ticker import MaxNLocator
+
+        (ax.xaxis if axis == "x" else ax.yaxis).set_major_locator(MaxNLocator(integer=True))
 
 
 @styled
@@ -233,9 +232,14 @@ def _parallel(fig: Any, ax: Any, space: SearchSpace, trials: list[TrialRecord], 
     coords = np.column_stack([coords, (values - lo) / span])
     order = _goodness_order(values, result.direction)
     xs = np.arange(coords.shape[1])
-    norm = Normalize(lo, hi if hi > lo else lo + 1)
-    lines = LineCollection([np.column_stack([xs, coords[i]]) for i in order], array=values[order],
-                           cmap=_cmap(result.direction), norm=norm, linewidths=1.2, alpha=0.8, gid="trials")
+    # Coloured by rank (0 the worst, 1 the best), not by value: one diverged trial would otherwise
+    # give every other line the same colour.
+    rank = np.empty(len(values))
+    rank[order] = np.arange(len(values)) / max(1, len(values) - 1)
+    lines = LineCollection([np.column_stack([xs, coords[i]]) for i in order], array=rank[order],
+                           cmap="viridis", norm=Normalize(0.0, 1.0), linewidths=1.2, alpha=0.8, gid="trials")
+    ranked = values[order]
+    lines.rank_ticks = [(q, float(ranked[int(round(q * (len(ranked) - 1)))])) for q in (0.0, 0.25, 0.5, 0.75, 1.0)]
     ax.add_collection(lines)
     labels = list(space) + [result.objective]
     for j, name in enumerate(labels):
@@ -258,14 +262,20 @@ def _parallel(fig: Any, ax: Any, space: SearchSpace, trials: list[TrialRecord], 
     return lines
 
 
+def _rank_colorbar(fig: Any, lines: Any, axes: Any, objective: str) -> None:
+    """A colour bar in ranks, labelled with the objective's values at the worst, quartile and best ranks."""
+    bar = fig.colorbar(lines, ax=axes, pad=0.01, label=f"{objective} (by rank; best yellow)")
+    bar.set_ticks([q for q, _ in lines.rank_ticks], labels=[f"{v:.4g}" for _, v in lines.rank_ticks])
+
+
 @styled
 @first_objective
 def parallel_coordinates(result: TuningResult) -> Any:
     """Parallel coordinates: one line per completed trial through every parameter and the objective.
 
     Each axis runs over the parameter's range on its search scale (so ``log`` ranges are spaced by
-    decades), labelled with its bounds; lines are coloured by objective with the best trials in
-    yellow, drawn on top.
+    decades), labelled with its bounds; lines are coloured by the objective's rank (one outlier does
+    not paint the others alike), the best trials yellow and drawn on top.
     """
     space, done = space_of(result), scored(result)
     fig = _figure(max(6.0, 1.3 * (len(space) + 1) + 1.5), 3.8)
@@ -273,7 +283,7 @@ def parallel_coordinates(result: TuningResult) -> Any:
         return _empty(fig, "no completed trial yet")
     ax = fig.add_subplot()
     lines = _parallel(fig, ax, space, done, result)
-    fig.colorbar(lines, ax=ax, label=result.objective, pad=0.01)
+    _rank_colorbar(fig, lines, ax, result.objective)
     ax.set_title(f"Parallel coordinates ({len(done)} completed trials)")
     return fig
 
@@ -354,6 +364,9 @@ def intermediate(result: TuningResult, metric: str | None = None) -> Any:
         handles.append(Line2D([], [], color="#222", lw=2.2, label=f"best (trial {best.id})"))
     ax.legend(handles=handles, loc="best")
     _robust_ylim(ax, [m[metric] for points in curves.values() for _, m in points if metric in m], result.direction)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are whole epochs, rounds, reports
     ax.set_xlabel("step")
     ax.set_ylabel(metric)
     ax.set_title(f"Intermediate values ({drawn} trials)")
@@ -385,6 +398,6 @@ def categories(result: TuningResult, effects: Effects | None = None) -> Any:
         lines = _parallel(fig, ax, space.subspace(names), done, result)
         total = sum(share.get(n, 0.0) for n in names)
         ax.set_title(f"{cat}: importance {total:.0%}", color=CATEGORY_COLORS.get(cat, "k"))
-    fig.colorbar(lines, ax=fig.axes, label=result.objective, pad=0.01)
+    _rank_colorbar(fig, lines, fig.axes, result.objective)
     fig.suptitle("Trials by hyperparameter category", fontweight="bold")
     return fig
