@@ -5,7 +5,9 @@ Four rules, at most one advice per parameter, checked in this order:
 * **fix**: the parameter has no measurable influence: its importance (see
   :func:`hpcore.plot.importance_values`) is below ``FIX_IMPORTANCE`` (5 %) *and* its main effect moves
   the predicted objective by less than ``FIX_EFFECT`` (10 %) of the observed spread. Fixing it at the
-  best trial's value shrinks the search for the others. Needs two parameters or more.
+  best trial's value shrinks the search for the others. Needs two parameters or more, at least
+  :func:`fix_min_trials` completed trials (20, or 5 per parameter in larger spaces); its message gives
+  the importance's 80 % bootstrap interval.
 * **log scale**: a ``linear`` numeric range with ``min > 0`` spanning ``LOG_DECADES`` (2) decades or
   more (an ``auto`` range that wide already starts on a log scale, see ``Param.unit_scale``), where
   either the best trial lies in the lowest ``EDGE`` (10 %) of the range and at least half of the good
@@ -25,6 +27,11 @@ Four rules, at most one advice per parameter, checked in this order:
 percentile, so one diverged trial does not make every other trial look good). No advice is given
 with fewer than ``MIN_TRIALS`` (8) completed trials, and the range rules need the declared space
 (the job's store or ``result.space``).
+
+**How sure.** Every advice is checked again on ``BOOTSTRAP`` (20) resamples of the completed trials
+(drawn with replacement, each with its own forest): ``evidence["support"]`` is the share of resamples
+where the same rule gives the same advice, and the message says it ("holds in 17 of 20 resamples of
+the trials"). Advice that holds on few resamples rests on a handful of trials: read it as a hint.
 
 A conditional parameter (declared with ``when=``) is judged on the completed trials where it was
 active only: its importance, effect, best and good trials come from those trials (none when fewer
@@ -46,7 +53,7 @@ from hpcore.ranges import AUTO_LOG_RATIO
 from hpcore.results import TuningResult
 from hpcore.space import Categorical, Float, Int, Param
 
-__all__ = ["Advice", "advise"]
+__all__ = ["Advice", "advise", "fix_min_trials"]
 
 MIN_TRIALS = 8
 GOOD_TOLERANCE = 0.1
@@ -59,6 +66,16 @@ LOG_R2_GAIN = 0.15
 LOG_R2_MIN = 0.4
 FIX_IMPORTANCE = 0.05
 FIX_EFFECT = 0.1
+FIX_MIN_TRIALS = 20
+FIX_PER_PARAM = 5
+BOOTSTRAP = 20
+
+
+def fix_min_trials(n_params: int) -> int:
+    """Completed trials below which no parameter is advised fixed: ``FIX_MIN_TRIALS`` (20), and
+    ``FIX_PER_PARAM`` (5) per parameter in larger spaces. With fewer, "no measurable influence"
+    mostly means "not measured yet"."""
+    return max(FIX_MIN_TRIALS, FIX_PER_PARAM * n_params)
 
 
 @dataclass
@@ -128,23 +145,58 @@ def _beyond(param: Float | Int, upper: bool) -> Any:
     return None if new == (hi if upper else lo) else new
 
 
-def advise(result: TuningResult, effects: Any = None) -> list[Advice]:
+def advise(result: TuningResult, effects: Any = None, bootstrap: int = BOOTSTRAP, seed: int = 0,
+           resamples: list[Any] | None = None) -> list[Advice]:
     """Range advice for a job's result; see the module documentation for the rules and thresholds.
 
     Args:
         result: The job's result (with its store or ``space`` for the range rules).
         effects: Precomputed main effects (``hpcore.plots._data.effects_of``), to fit the forest once.
+        bootstrap: Resamples of the trials each advice is checked on (0: none); its ``support`` is
+            the share where the same rule gives the same advice.
+        seed: Seeds the resamples.
+        resamples: Precomputed resamples and their effects (``hpcore.plots._data.bootstrap``),
+            instead of ``bootstrap`` new ones.
 
     Returns:
         The advice, one per parameter at most, in the space's order.
     """
-    from hpcore.plots._data import declared_space, effects_of, encoded, scored
+    from hpcore.plots._data import bootstrap as resample
+    from hpcore.plots._data import effects_of
+
+    eff = effects if effects is not None else effects_of(result)
+    out = _advise(result, eff)
+    if not out or (bootstrap <= 0 and not resamples):
+        return out
+    runs = resamples if resamples is not None else resample(result, bootstrap, seed)
+    held: dict[tuple[str, str], int] = {}
+    imps: dict[str, list[float]] = {}
+    for again, eff_b in runs:
+        for n, v in zip(eff_b.names, eff_b.importance, strict=True):
+            imps.setdefault(n, []).append(float(v))
+        for a in _advise(again, eff_b):
+            held[(a.kind, a.param)] = held.get((a.kind, a.param), 0) + 1
+    for a in out:
+        support = held.get((a.kind, a.param), 0) / len(runs)
+        if a.kind == "fix":
+            lo, hi = np.quantile(imps.get(a.param, [0.0]), [0.1, 0.9])
+            a.message = a.message.replace(f"importance {a.evidence['importance']:.1%}",
+                                          f"importance {a.evidence['importance']:.1%} (80% bootstrap interval "
+                                          f"{lo:.1%} to {hi:.1%})")
+            a.evidence.update(importance_low=float(lo), importance_high=float(hi))
+        a.evidence["support"] = support
+        a.message += f"; holds in {held.get((a.kind, a.param), 0)} of {len(runs)} resamples of the trials"
+    return out
+
+
+def _advise(result: TuningResult, eff: Any) -> list[Advice]:
+    """The rules on one set of trials (the job's, or a resample of them)."""
+    from hpcore.plots._data import declared_space, encoded, scored
 
     done = scored(result)
     if len(done) < MIN_TRIALS:
         return []
     space = declared_space(result)
-    eff = effects if effects is not None else effects_of(result)
     sign = 1.0 if result.direction == "minimize" else -1.0
     out: list[Advice] = []
     names = list(space) if space is not None else eff.names
@@ -165,7 +217,8 @@ def advise(result: TuningResult, effects: Any = None) -> list[Advice]:
         k = eff.names.index(name) if name in eff.names else -1
         imp, move = (float(eff.importance[k]), eff.effect_range(k)) if k >= 0 else (1.0, math.inf)
         spread = eff.spread_of(k) if k >= 0 else eff.spread
-        if (len(names) >= 2 and spread > 0 and imp < FIX_IMPORTANCE and move < FIX_EFFECT * spread
+        if (len(names) >= 2 and len(done) >= fix_min_trials(len(names)) and spread > 0 and imp < FIX_IMPORTANCE
+                and move < FIX_EFFECT * spread
                 and not _branches_differ(space, name, trials, loss, FIX_EFFECT * spread)):
             value = trials[best_i].params.get(name)
             out.append(Advice("fix", name, (

@@ -31,13 +31,15 @@ Example:
 
 from __future__ import annotations
 
-from hpcore.plots._data import effects_of
+from typing import Any
+
+from hpcore.plots._data import effects_of, importance_intervals
 from hpcore.plots._figures import categories, history, importance, intermediate, parallel_coordinates, slices
 from hpcore.plots._front import hypervolume, pareto_front
 from hpcore.results import TuningResult
 
-__all__ = ["all_figures", "categories", "history", "hypervolume", "importance", "importance_values", "intermediate",
-           "load", "parallel_coordinates", "pareto_front", "slices"]
+__all__ = ["all_figures", "categories", "history", "hypervolume", "importance", "importance_intervals",
+           "importance_values", "intermediate", "load", "parallel_coordinates", "pareto_front", "slices"]
 
 
 def load(store: str, name: str | None = None) -> TuningResult:
@@ -70,10 +72,13 @@ def importance_values(result: TuningResult, seed: int = 0) -> dict[str, float]:
     return {n: float(v) for n, v in zip(eff.names, eff.importance)}
 
 
-def all_figures(result: TuningResult) -> dict[str, object]:
-    """Every plot of the result by name (the forest is fit once for importance and categories)."""
-    eff = effects_of(result.first_objective())
-    figures = {"history": history(result), "importance": importance(result, effects=eff),
+def all_figures(result: TuningResult, effects: Any = None, resamples: Any = None) -> dict[str, object]:
+    """Every plot of the result by name (the forest is fit once for importance and categories; the
+    bootstrap resamples of ``hpcore.plots._data.bootstrap``, if given, give the importance's whiskers)."""
+    one = result.first_objective()
+    eff = effects if effects is not None else effects_of(one)
+    intervals = importance_intervals(one, runs=resamples) if resamples is not None else None
+    figures = {"history": history(result), "importance": importance(result, effects=eff, intervals=intervals),
                "slices": slices(result), "parallel_coordinates": parallel_coordinates(result),
                "categories": categories(result, effects=eff), "intermediate": intermediate(result)}
     if result.objectives.several:

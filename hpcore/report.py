@@ -273,11 +273,13 @@ def render(result: TuningResult) -> str:
     """
     import hpcore.plot as plot
     from hpcore.advice import advise
-    from hpcore.plots._data import declared_space, effects_of, scored
+    from hpcore.plots._data import bootstrap, declared_space, effects_of, scored
 
     one = result.first_objective()  # importance and advice: the first objective
     eff = effects_of(one)
-    figures = plot.all_figures(result)
+    runs = bootstrap(one)  # once, for the importance's intervals and the advice's support
+    advice = _advice(advise(one, effects=eff, resamples=runs), len(scored(one)))
+    figures = plot.all_figures(result, effects=eff, resamples=runs)
     images = {}
     for key, fig in figures.items():
         images[key] = _png(fig)
@@ -304,7 +306,7 @@ def render(result: TuningResult) -> str:
 {" · " + _e(result.end_reason) if result.end_reason else ""}</p></header>
 <section id="summary">{_summary(result, status)}</section>
 <section id="best"><h2>{heading}</h2>{_best(result, declared_space(result))}</section>
-<section id="advice"><h2>Range advice</h2>{_advice(advise(one, effects=eff), len(scored(one)))}</section>
+<section id="advice"><h2>Range advice</h2>{advice}</section>
 <section id="plots"><h2>Plots</h2>{"".join(fig_html)}</section>
 <section id="table"><h2>All trials</h2>{_table(result)}</section>
 <footer>Made by hpcore report. Importance and advice are estimates from {len(scored(result))} completed

@@ -11,7 +11,7 @@ from test_cli import hp
 from test_plot import build_store
 
 from hpcore import Categorical, Float, SearchSpace
-from hpcore.advice import Advice, advise
+from hpcore.advice import Advice, advise, fix_min_trials
 from hpcore.results import TuningResult
 from hpcore.trial import TrialRecord, TrialState
 
@@ -109,8 +109,11 @@ def test_no_advice_from_too_few_trials():
         return (p["x"] - 1.3) ** 2
 
     result = job(XY, f)
-    first = [TuningResult(result.trials[:n], "loss", "minimize", space=XY) for n in (7, 8)]
-    assert advise(first[0]) == [] and advise(first[1]) != []
+    first = [TuningResult(result.trials[:n], "loss", "minimize", space=XY) for n in (7, 15, 19, 20)]
+    assert advise(first[0]) == [] and kinds(advise(first[1])) == {"x": "widen"}
+    # 'y' does nothing, but is advised fixed only from fix_min_trials (20) completed trials on.
+    assert fix_min_trials(2) == 20
+    assert "y" not in kinds(advise(first[2])) and kinds(advise(first[3]))["y"] == "fix"
     assert kinds(advise(result))["x"] == "widen"
 
 

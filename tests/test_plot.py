@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -126,9 +127,15 @@ def test_importance_finds_the_parameter_that_matters(built):
     assert set(values) == set(SPACE) and sum(values.values()) == pytest.approx(1.0)
     assert max(values, key=values.get) == "lr" and values["lr"] > 0.9 and values["flip"] < 0.05
     fig = plot.importance(built)
-    (bars,) = [c for c in fig.axes[0].containers]
+    bars, whiskers = fig.axes[0].containers  # the bars, and their bootstrap intervals
     assert len(bars) == len(SPACE)
     assert max(bars, key=lambda b: b.get_width()).get_width() == pytest.approx(values["lr"])
+    intervals = plot.importance_intervals(built)
+    assert intervals["lr"][0] > 0.8 and intervals["flip"][1] < 0.2  # sure of lr, sure flip is small
+    assert all(lo <= hi for lo, hi in intervals.values())
+    few = replace(built, trials=[t for t in built.trials if t.id < 12])  # fewer trials: wider intervals
+    narrow, wide = intervals["lr"], plot.importance_intervals(few)["lr"]
+    assert wide[1] - wide[0] > narrow[1] - narrow[0]
 
 
 def test_intermediate_curves_with_stopped_trials_marked(built):

@@ -290,12 +290,15 @@ def parallel_coordinates(result: TuningResult) -> Any:
 
 @styled
 @first_objective
-def importance(result: TuningResult, effects: Effects | None = None) -> Any:
+def importance(result: TuningResult, effects: Effects | None = None,
+               intervals: dict[str, tuple[float, float]] | None = None) -> Any:
     """Parameter importance: the share of the objective's variance each parameter's main effect explains.
 
     Estimated with a functional ANOVA of a small random forest fit to the completed trials (see
     :func:`hpcore.plot.importance_values`); bars are coloured by category. A conditional parameter
-    is measured on the trials where it was active, and its label gives their number.
+    is measured on the trials where it was active, and its label gives their number. Whiskers show
+    the 80 % bootstrap interval (:func:`hpcore.plot.importance_intervals`; pass ``intervals={}`` to
+    leave them out, or precomputed ones).
     """
     from hpcore.plots._data import effects_of
 
@@ -311,11 +314,24 @@ def importance(result: TuningResult, effects: Effects | None = None) -> Any:
     # A conditional parameter's share is measured on the trials that held it: the label says how many.
     labels = [f"{eff.names[i]} (active in {eff.active_in(i)}/{eff.n_trials})"
               if eff.active_in(i) < eff.n_trials else eff.names[i] for i in order]
+    if intervals is None:
+        from hpcore.plots._data import importance_intervals
+
+        intervals = importance_intervals(result)
     bars = ax.barh(labels, eff.importance[order], color=colors, gid="importance")
+    top = float(eff.importance.max())
+    if intervals:
+        lo = np.array([min(intervals.get(n, (v, v))[0], v) for n, v in zip(names, eff.importance[order])])
+        hi = np.array([max(intervals.get(n, (v, v))[1], v) for n, v in zip(names, eff.importance[order])])
+        ax.errorbar(eff.importance[order], np.arange(len(names)), xerr=[eff.importance[order] - lo,
+                    hi - eff.importance[order]], fmt="none", ecolor="0.25", capsize=3, lw=1, gid="intervals")
+        top = max(top, float(hi.max()))
     for bar, v in zip(bars, eff.importance[order]):
-        ax.text(bar.get_width() + 0.01, bar.get_y() + bar.get_height() / 2, f"{v:.0%}", va="center", fontsize=8)
-    ax.set_xlim(0, min(1.0, float(eff.importance.max()) + 0.15))
-    ax.set_xlabel("importance (share of main-effect variance)")
+        ax.text(bar.get_width() + 0.01, bar.get_y() + bar.get_height() / 2 + 0.3, f"{v:.0%}", va="center",
+                fontsize=8)
+    ax.set_xlim(0, min(1.05, top + 0.15))
+    ax.set_xlabel("importance (share of main-effect variance)" + ("; whiskers: 80% bootstrap interval"
+                                                                 if intervals else ""))
     from matplotlib.patches import Patch
 
     used = [c for c in CATEGORIES if any(space[n].category == c for n in names)]
