@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import warnings
 
 import pytest
@@ -13,18 +15,14 @@ pytest.importorskip("sklearn")  # Optuna's fANOVA fits scikit-learn's forest
 import hpcore  # noqa: E402
 from hpcore.plot import importance_values  # noqa: E402
 
-SPACE = hpcore.SearchSpace({"a": hpcore.Float(0.0, 1.0), "b": hpcore.Float(0.0, 1.0),
-                            "c": hpcore.Categorical(["x", "y"]), "d": hpcore.Float(1e-3, 1.0, scale="log")})
-DISTRIBUTIONS = {"a": optuna.distributions.FloatDistribution(0.0, 1.0),
-                 "b": optuna.distributions.FloatDistribution(0.0, 1.0),
-                 "c": optuna.distributions.CategoricalDistribution(["x", "y"]),
-                 "d": optuna.distributions.FloatDistribution(1e-3, 1.0, log=True)}
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
+from bench_importance import DISTRIBUTIONS, FUNCTIONS, SPACE  # noqa: E402
+
 # First-order variance shares of f over the unit-cube encoding (analytic): a 0.81, b 0.05, c 0.14, d 0.
 TRUTH = {"a": 0.8076, "b": 0.0505, "c": 0.1420, "d": 0.0}
 
 
-def f(p):
-    return 4 * (p["a"] - 0.5) ** 2 + (p["b"] - 0.5) ** 2 + 0.25 * (p["c"] == "y")
+f = FUNCTIONS["bowls"]  # 4 (a - 0.5)^2 + (b - 0.5)^2 + 0.25 [c = y]
 
 
 @pytest.mark.parametrize("seed", [0, 1])
