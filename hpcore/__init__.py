@@ -34,7 +34,7 @@ from hpcore.trial import Trial, TrialRecord, TrialState
 __version__ = "0.1.0"
 
 # Submodules reachable as attributes without importing their (optional, heavier) dependencies up front.
-_LAZY = ("plot", "presets", "advice", "report", "autopilot")
+_LAZY = ("plot", "presets", "advice", "report", "autopilot", "dashboard")
 
 
 def __getattr__(name: str) -> object:
