@@ -80,18 +80,19 @@ def test_the_command_serves_and_refuses_a_missing_store(tmp_path):
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (.ci/run installs Debian's chromium)")
 def test_the_page_follows_a_running_job_in_a_real_browser(tmp_path):
     db = str(tmp_path / "live.db")
-    job = subprocess.Popen([sys.executable, os.path.join(TESTS, "slowjob.py"), db, "0.12", "14"], env=ENV,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    browser = None
+    job = browser = None
     try:
-        deadline = time.monotonic() + 60
-        while not os.path.exists(db) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        # The page is open before the job starts: it waits for the store, then follows every trial.
         with Dashboard(db, port=0) as board:
             browser = Browser(str(tmp_path / "profile"))
             browser.open(board.url + "?interval=0.25")
-            browser.wait_for("document.body.dataset.ready === '1' && +document.body.dataset.trials >= 1")
+            browser.wait_for("document.body.dataset.ready === '1'")
             browser.js("window.loadedOnce = true")  # a reload would drop it
+            assert "does not exist" in browser.js("document.getElementById('message').textContent") or \
+                "no job" in browser.js("document.getElementById('message').textContent")
+            job = subprocess.Popen([sys.executable, os.path.join(TESTS, "slowjob.py"), db, "0.12", "14"], env=ENV,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            browser.wait_for("+document.body.dataset.trials >= 1", timeout=120)
             seen = {int(browser.js("document.body.dataset.trials"))}
             while job.poll() is None:
                 seen.add(int(browser.js("document.body.dataset.trials")))
@@ -136,5 +137,5 @@ def test_the_page_follows_a_running_job_in_a_real_browser(tmp_path):
     finally:
         if browser is not None:
             browser.close()
-        if job.poll() is None:
+        if job is not None and job.poll() is None:
             job.kill()

@@ -10,6 +10,7 @@ a network you trust.
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -42,8 +43,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self._json(self.server.data.job(name))
             else:
                 self._send(HTTPStatus.NOT_FOUND, "text/plain", b"not found")
-        except HpcoreError as exc:  # no job yet, an unknown name: the page shows the message
+        except HpcoreError as exc:  # no store or job yet, an unknown name: the page shows the message
             self._json({"error": str(exc)}, HTTPStatus.NOT_FOUND)
+        except sqlite3.Error as exc:  # a store being created this instant: the next poll reads it
+            self._json({"error": f"the store cannot be read yet ({exc})"}, HTTPStatus.SERVICE_UNAVAILABLE)
 
     def _json(self, data: Any, status: HTTPStatus = HTTPStatus.OK) -> None:
         self._send(status, "application/json", json.dumps(data, allow_nan=False, default=str).encode())
