@@ -162,7 +162,7 @@ def advise(result: TuningResult, effects: Any = None, bootstrap: int = BOOTSTRAP
         The advice, one per parameter at most, in the space's order.
     """
     from hpcore.plots._data import bootstrap as resample
-    from hpcore.plots._data import effects_of
+    from hpcore.plots._data import effects_of, importance_intervals
 
     eff = effects if effects is not None else effects_of(result)
     out = _advise(result, eff)
@@ -170,27 +170,18 @@ def advise(result: TuningResult, effects: Any = None, bootstrap: int = BOOTSTRAP
         return out
     runs = resamples if resamples is not None else resample(result, bootstrap, seed)
     held: dict[tuple[str, str], int] = {}
-    imps: dict[str, list[float]] = {}
     for again, eff_b in runs:
-        for n, v in zip(eff_b.names, eff_b.importance, strict=True):
-            imps.setdefault(n, []).append(float(v))
         for a in _advise(again, eff_b):
             held[(a.kind, a.param)] = held.get((a.kind, a.param), 0) + 1
-    for a in out:
-        support = held.get((a.kind, a.param), 0) / len(runs)
-        if a.kind == "fix":
-            lo, hi = np.quantile(imps.get(a.param, [0.0]), [0.1, 0.9])
-            a.message = a.message.replace(f"importance {a.evidence['importance']:.1%}",
-                                          f"importance {a.evidence['importance']:.1%} (80% bootstrap interval "
-                                          f"{lo:.1%} to {hi:.1%})")
-            a.evidence.update(importance_low=float(lo), importance_high=float(hi))
-        a.evidence["support"] = support
-        a.message += f"; holds in {held.get((a.kind, a.param), 0)} of {len(runs)} resamples of the trials"
-    return out
+    # The job's advice again, now with how sure each one is (the rules are cheap; the forests are not refit).
+    return _advise(result, eff, importance_intervals(result, runs=runs), held, len(runs))
 
 
-def _advise(result: TuningResult, eff: Any) -> list[Advice]:
-    """The rules on one set of trials (the job's, or a resample of them)."""
+def _advise(result: TuningResult, eff: Any, intervals: dict[str, tuple[float, float]] | None = None,
+            held: dict[tuple[str, str], int] | None = None, n_runs: int = 0) -> list[Advice]:
+    """The rules on one set of trials (the job's, or a resample of them). With the bootstrap's
+    importance ``intervals`` and ``held`` (how many of its ``n_runs`` resamples gave each advice),
+    each advice says how sure it is."""
     from hpcore.plots._data import declared_space, encoded, scored
 
     done = scored(result)
@@ -221,11 +212,17 @@ def _advise(result: TuningResult, eff: Any) -> list[Advice]:
                 and move < FIX_EFFECT * spread
                 and not _branches_differ(space, name, trials, loss, FIX_EFFECT * spread)):
             value = trials[best_i].params.get(name)
+            evidence = {"importance": imp, "effect": move, "spread": spread, **scope}
+            interval = ""
+            if intervals and name in intervals:
+                lo, hi = intervals[name]
+                interval = f" (80% bootstrap interval {lo:.1%} to {hi:.1%})"
+                evidence.update(importance_low=lo, importance_high=hi)
             out.append(Advice("fix", name, (
                 f"fix {label} (for example at {_g(value)}, its value in the best trial): no measurable influence; "
-                f"importance {imp:.1%}, and across its range it moves the predicted {result.objective} by "
+                f"importance {imp:.1%}{interval}, and across its range it moves the predicted {result.objective} by "
                 f"{move:.3g}, {move / spread:.1%} of the observed spread {spread:.3g}"),
-                {"importance": imp, "effect": move, "spread": spread, **scope}, {"value": value}))
+                evidence, {"value": value}))
             continue
         if space is None or U_all is None or isinstance(space[name], Categorical):
             continue
@@ -235,6 +232,11 @@ def _advise(result: TuningResult, eff: Any) -> list[Advice]:
         if advice is not None:
             advice.evidence.update(scope)
             out.append(advice)
+    if held is not None and n_runs:
+        for a in out:
+            k = held.get((a.kind, a.param), 0)
+            a.evidence["support"] = k / n_runs
+            a.message += f"; holds in {k} of {n_runs} resamples of the trials"
     return out
 
 

@@ -15,7 +15,7 @@ import os
 import time
 from typing import Any
 
-from hpcore.results import TuningResult
+from hpcore.results import TuningResult, job_status
 from hpcore.space import Categorical
 
 __all__ = ["render", "write_report"]
@@ -110,18 +110,6 @@ def _png(fig: Any) -> str:
     # No metadata: the default "Software" chunk names a web address, and the file must reference none.
     fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _job_status(result: TuningResult) -> str:
-    if not result.store:
-        return "finished"
-    from hpcore.store import Store
-
-    store = Store(result.store, read_only=True)
-    try:
-        return str((store.load_job(result.name) or {}).get("status", "?"))
-    finally:
-        store.close()
 
 
 def _setup_line(result: TuningResult) -> str:
@@ -291,7 +279,7 @@ def render(result: TuningResult) -> str:
         parts = [f'<figure><img alt="{_e(TITLES[k])}" src="{images[k]}"><figcaption><b>{_e(TITLES[k])}.</b> '
                  f"{_e(CAPTIONS[k])}</figcaption></figure>" for k in keys]
         fig_html.append(f'<div class="grid2">{"".join(parts)}</div>' if len(parts) > 1 else parts[0])
-    status = _job_status(result)
+    status = job_status(result)
     goal = result.objectives
     aims = ", ".join(f"{n} ({d})" for n, d in zip(goal.names, goal.directions, strict=True))
     aims += "; subject to " + ", ".join(str(c) for c in goal.constraints) if goal.constraints else ""

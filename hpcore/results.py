@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # the space module is only needed for the type hint
     from hpcore.advice import Advice
     from hpcore.space import SearchSpace
 
-__all__ = ["TuningResult", "best_of", "feasible"]
+__all__ = ["TuningResult", "best_of", "feasible", "job_status"]
 
 
 def feasible(record: TrialRecord, constraints: Sequence[Constraint]) -> bool:
@@ -38,6 +38,20 @@ def best_of(records: list[TrialRecord], direction: str,
         if done:
             return min(done, key=lambda r: (sign * r.value, r.id))  # type: ignore[operator]
     return None
+
+
+def job_status(result: TuningResult) -> str:
+    """The job's status in its store now (``running``, ``completed``, ``interrupted``...); ``finished``
+    for a result without a store."""
+    if not result.store:
+        return "finished"
+    from hpcore.store import Store
+
+    store = Store(result.store, read_only=True)
+    try:
+        return str((store.load_job(result.name) or {}).get("status", "?"))
+    finally:
+        store.close()
 
 
 @dataclass

@@ -11,7 +11,7 @@ import threading
 from typing import Any
 
 from hpcore.outcomes import error_line
-from hpcore.results import TuningResult
+from hpcore.results import TuningResult, job_status
 from hpcore.store import Store
 from hpcore.trial import TrialState
 
@@ -63,12 +63,6 @@ class JobData:
     def job(self, name: str | None = None) -> dict[str, Any]:
         """One job: its setup, summary, trials (with their errors), curves and importance."""
         result = TuningResult.from_store(self.store, name)
-        store = Store(self.store, read_only=True)
-        try:
-            stored = store.load_job(result.name) or {}
-        finally:
-            store.close()
-        cfg = stored.get("config", {})
         goal = result.objectives
         best = None if goal.several else result.best_or_none
         trials = []
@@ -85,10 +79,10 @@ class JobData:
         curves = {str(tid): [[step, _num(m.get(goal.names[0]))] for step, m in points if goal.names[0] in m]
                   for tid, points in (result.curves or {}).items()}
         return {
-            "name": result.name, "status": stored.get("status"), "objective": goal.names,
+            "name": result.name, "status": job_status(result), "objective": goal.names,
             "direction": goal.directions, "constraints": result.constraints,
-            "strategy": cfg.get("strategy"), "early_stopping": cfg.get("early_stopping"),
-            "seed": cfg.get("seed"), "hpcore": cfg.get("hpcore"),
+            "strategy": result.setup.get("strategy"), "early_stopping": result.setup.get("early_stopping"),
+            "seed": result.setup.get("seed"), "hpcore": result.setup.get("hpcore"),
             "params": result.param_names(), "counts": result.counts(),
             "best": None if best is None else best.id, "trials": trials, "curves": curves,
             "importance": self._importance_of(result),
@@ -103,10 +97,9 @@ class JobData:
         value: dict[str, float] | None = None
         if done >= 4 and result.space is not None:
             try:
-                from hpcore.plots._data import effects_of  # numpy only, no matplotlib
+                from hpcore.plot import importance_values  # numpy only: matplotlib is imported to draw
 
-                eff = effects_of(result.first_objective(), 0)
-                value = {n: float(v) for n, v in zip(eff.names, eff.importance)}
+                value = importance_values(result)
             except Exception:  # the importance is a view: a job it cannot estimate still shows
                 value = None
         with self._lock:

@@ -221,7 +221,9 @@ def _axis_label(param: Param, u: float) -> str:
     return str(value) if not isinstance(value, float) else f"{value:.6g}"
 
 
-def _parallel(fig: Any, ax: Any, space: SearchSpace, trials: list[TrialRecord], result: TuningResult) -> Any:
+def _parallel(fig: Any, ax: Any, space: SearchSpace, trials: list[TrialRecord],
+              result: TuningResult) -> tuple[Any, list[tuple[float, float]]]:
+    """Draws the lines; returns them and the colour bar's ticks (rank, objective value at that rank)."""
     from matplotlib.collections import LineCollection
     from matplotlib.colors import Normalize
 
@@ -239,7 +241,7 @@ def _parallel(fig: Any, ax: Any, space: SearchSpace, trials: list[TrialRecord], 
     lines = LineCollection([np.column_stack([xs, coords[i]]) for i in order], array=rank[order],
                            cmap="viridis", norm=Normalize(0.0, 1.0), linewidths=1.2, alpha=0.8, gid="trials")
     ranked = values[order]
-    lines.rank_ticks = [(q, float(ranked[int(round(q * (len(ranked) - 1)))])) for q in (0.0, 0.25, 0.5, 0.75, 1.0)]
+    ticks = [(q, float(ranked[int(round(q * (len(ranked) - 1)))])) for q in (0.0, 0.25, 0.5, 0.75, 1.0)]
     ax.add_collection(lines)
     labels = list(space) + [result.objective]
     for j, name in enumerate(labels):
@@ -259,13 +261,13 @@ def _parallel(fig: Any, ax: Any, space: SearchSpace, trials: list[TrialRecord], 
     ax.grid(False)
     for side in ("left", "bottom"):
         ax.spines[side].set_visible(False)
-    return lines
+    return lines, ticks
 
 
-def _rank_colorbar(fig: Any, lines: Any, axes: Any, objective: str) -> None:
+def _rank_colorbar(fig: Any, lines: Any, ticks: list[tuple[float, float]], axes: Any, objective: str) -> None:
     """A colour bar in ranks, labelled with the objective's values at the worst, quartile and best ranks."""
     bar = fig.colorbar(lines, ax=axes, pad=0.01, label=f"{objective} (by rank; best yellow)")
-    bar.set_ticks([q for q, _ in lines.rank_ticks], labels=[f"{v:.4g}" for _, v in lines.rank_ticks])
+    bar.set_ticks([q for q, _ in ticks], labels=[f"{v:.4g}" for _, v in ticks])
 
 
 @styled
@@ -282,8 +284,8 @@ def parallel_coordinates(result: TuningResult) -> Any:
     if not done:
         return _empty(fig, "no completed trial yet")
     ax = fig.add_subplot()
-    lines = _parallel(fig, ax, space, done, result)
-    _rank_colorbar(fig, lines, ax, result.objective)
+    lines, ticks = _parallel(fig, ax, space, done, result)
+    _rank_colorbar(fig, lines, ticks, ax, result.objective)
     ax.set_title(f"Parallel coordinates ({len(done)} completed trials)")
     return fig
 
@@ -408,12 +410,12 @@ def categories(result: TuningResult, effects: Effects | None = None) -> Any:
     grid = fig.add_gridspec(1, len(groups), width_ratios=widths)
     eff = effects if effects is not None else effects_of(result)
     share = dict(zip(eff.names, eff.importance))
-    lines = None
+    lines, ticks = None, []
     for k, (cat, names) in enumerate(groups.items()):
         ax = fig.add_subplot(grid[0, k])
-        lines = _parallel(fig, ax, space.subspace(names), done, result)
+        lines, ticks = _parallel(fig, ax, space.subspace(names), done, result)
         total = sum(share.get(n, 0.0) for n in names)
         ax.set_title(f"{cat}: importance {total:.0%}", color=CATEGORY_COLORS.get(cat, "k"))
-    _rank_colorbar(fig, lines, fig.axes, result.objective)
+    _rank_colorbar(fig, lines, ticks, fig.axes, result.objective)
     fig.suptitle("Trials by hyperparameter category", fontweight="bold")
     return fig

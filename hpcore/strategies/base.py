@@ -142,9 +142,9 @@ class Strategy:
         trial_id = self._next_id
         if self._queue:
             fixed = self._queue.pop(0)
-            if self._whole(fixed):
+            try:
                 params = self.space.validate(fixed)
-            else:  # a partial configuration: the strategy proposes the others
+            except SearchSpaceError:  # a partial configuration: the strategy proposes the others
                 with blas_threads():
                     proposal = self.suggest(trial_id, self.rng_for(trial_id))
                 params = self.space.complete(fixed, proposal)
@@ -204,13 +204,6 @@ class Strategy:
         """Makes a coming :meth:`ask` return these parameters (checked now); a partial configuration
         gets the others from :meth:`suggest` when it is asked."""
         self._queue.append(self.space.check_partial(params))
-
-    def _whole(self, params: dict[str, Any]) -> bool:
-        try:
-            self.space.validate(params)
-        except SearchSpaceError:
-            return False
-        return True
 
     def on_tell(self, obs: Observation) -> None:
         """Called after every new observation; strategies may update their state here."""
