@@ -35,7 +35,7 @@ Automatic hyperparameter tuning inside the trainers you already use.
   hpcore dashboard tuning.db       a live web page of the store's jobs (http://127.0.0.1:8765/)
   hpcore plugins                   strategies, stoppers, executors and algorithms, and their plugins
   hpcore autopilot data.csv --target y   analyse a table, tune candidate pipelines, save the best
-  hpcore predict autopilot/model.pkl new.csv -o predictions.csv   predict with a saved autopilot model
+  hpcore predict autopilot/model.joblib new.csv -o predictions.csv   predict with a saved autopilot model
 """
 
 
@@ -96,9 +96,9 @@ def _add_autopilot(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-notebooks", dest="notebooks", action="store_false", help="skip the two notebooks")
     pr = sub.add_parser("predict", help="predict with a model saved by hpcore autopilot",
-                        description="Predict every row of DATA with MODEL (a pickle written by hpcore "
+                        description="Predict every row of DATA with MODEL (a joblib file, a pickle, written by hpcore "
                                     "autopilot: load only model files you made yourself).")
-    pr.add_argument("model", help="the model file (autopilot/model.pkl)")
+    pr.add_argument("model", help="the model file (autopilot/model.joblib)")
     pr.add_argument("data", help="the rows to predict: CSV (or .parquet)")
     pr.add_argument("-o", "--output", help="write the predictions to this CSV (default: print them)")
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import csv
 import importlib.util
 import os
+import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from hpcore.autopilot import load_pipeline, run
+from hpcore.autopilot import load_card, load_model, run
 from hpcore.cli import main
 
 
@@ -45,7 +46,7 @@ def test_end_to_end_api(problem, good, tmp_path):
     assert result.analysis.problem_type == problem
     top = result.leaderboard[0]
     assert top["rank"] == 1 and top["trials"] >= 1
-    pred = result.pipeline.predict(df)
+    pred = result.model.predict(df)
     if problem == "regression":
         assert result.metric == "mse"
         assert top["score"] < 0.5 * df["y"].var()  # far better than predicting the mean
@@ -55,7 +56,7 @@ def test_end_to_end_api(problem, good, tmp_path):
         assert set(pred) <= {"low", "mid", "high"}
         assert np.mean(pred == df["y"].to_numpy()) > good
     files = os.listdir(tmp_path / "out")
-    assert {"model.pkl", "leaderboard.csv", "leaderboard.html"} <= set(files)
+    assert {"model.joblib", "model.json", "leaderboard.csv", "leaderboard.html"} <= set(files)
     with open(tmp_path / "out" / "leaderboard.csv") as fh:
         rows = list(csv.DictReader(fh))
     assert [r["candidate"] for r in rows] == [r["candidate"] for r in result.leaderboard]
@@ -77,38 +78,56 @@ def test_cli_binary_with_notebooks_and_predict(tmp_path, capsys):
     assert "objective: f1 (maximize), validated by 5-fold cross-validation" in printed
     assert "leaderboard:" in printed and "best parameters:" in printed
     html = (out / "leaderboard.html").read_text()
-    assert "<table>" in html and "class='best'" in html and "identifier-like" in html
+    assert "<table id=\"leaderboard\">" in html and "class='best'" in html and "identifier-like" in html
+    assert "--accent" in html and "±" in html  # the report's style; standard errors shown
     if importlib.util.find_spec("matplotlib"):  # the winner's trials as an `hpcore report` page, linked
         assert "href='best_candidate_report.html'" in html
         assert (out / "best_candidate_report.html").read_text().startswith("<!DOCTYPE html>")
 
-    # hpcore predict: the saved pipeline (with its preprocessing) on new rows.
+    # hpcore predict: the saved pipeline (with its preprocessing) on new rows, keeping the ID column.
     new = make_table("binary", rows=60, seed=5).drop(columns=["y"])
+    new["id"] += 1000
     new_path = tmp_path / "new.csv"
     new.to_csv(new_path, index=False)
-    assert main(["predict", str(out / "model.pkl"), str(new_path), "-o", str(tmp_path / "pred.csv")]) == 0
+    model_path = str(out / "model.joblib")
+    assert main(["predict", model_path, str(new_path), "-o", str(tmp_path / "pred.csv")]) == 0
     pred = pd.read_csv(tmp_path / "pred.csv")
+    assert list(pred.columns) == ["id", "predicted_y", "proba_no", "proba_yes"]
+    assert pred["id"].tolist() == new["id"].tolist()
     assert len(pred) == 60 and set(pred["predicted_y"]) <= {"yes", "no"}
     assert np.allclose(pred["proba_no"] + pred["proba_yes"], 1.0)
     capsys.readouterr()
-    assert main(["predict", str(out / "model.pkl"), str(new_path)]) == 0
-    assert capsys.readouterr().out.startswith("predicted_y,proba_no,proba_yes")
+    assert main(["predict", model_path, str(new_path)]) == 0
+    assert capsys.readouterr().out.startswith("id,predicted_y,proba_no,proba_yes")
     # Missing columns: one line naming them.
     new.drop(columns=["x1"]).to_csv(new_path, index=False)
-    assert main(["predict", str(out / "model.pkl"), str(new_path)]) == 2
+    assert main(["predict", model_path, str(new_path)]) == 2
     assert "lacks the column(s) the model needs: x1" in capsys.readouterr().err
 
-    # Both notebooks run top to bottom; the second reproduces the winner's score and predictions.
+    # Both notebooks arrive executed, with their outputs; the second reproduces the winner's score and
+    # predictions with plain scikit-learn code, and they run again top to bottom from a moved folder.
+    moved = tmp_path / "moved" / "run"
+    moved.parent.mkdir()
+    shutil.copytree(out, moved)
+    shutil.copy(data, tmp_path / "moved" / "train.csv")
     for name in ("data_exploration.ipynb", "candidate_definition.ipynb"):
-        nb = nbformat.read(out / name, as_version=4)
-        nbclient.NotebookClient(nb, timeout=180, kernel_name="python3").execute()
-        text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
-        if name.startswith("candidate"):
-            assert "predictions equal the saved model: True" in text
-        else:
-            assert "'id' identifier-like" in text
-    saved = load_pipeline(str(out / "model.pkl"))
-    assert saved.metric == "f1" and saved.problem_type == "binary" and saved.classes == ["no", "yes"]
+        written = nbformat.read(out / name, as_version=4)
+        assert all(c.execution_count for c in written.cells if c.cell_type == "code")
+        nb = nbformat.read(moved / name, as_version=4)
+        assert "DATA = '../train.csv'" in nb.cells[1].source
+        nbclient.NotebookClient(nb, timeout=180, kernel_name="python3",
+                                resources={"metadata": {"path": str(moved)}}).execute()
+        for ran in (written, nb):
+            text = "".join(o.get("text", "") for c in ran.cells if c.cell_type == "code" for o in c.outputs)
+            assert "Error" not in text
+            if name.startswith("candidate"):
+                assert "predictions equal the saved model: True" in text
+                assert "hpcore.autopilot" not in "".join(c.source for c in ran.cells)
+            else:
+                assert "'id' identifier-like" in text
+    card = load_card(model_path)
+    assert card.metric == "f1" and card.problem_type == "binary" and card.classes == ["no", "yes"]
+    assert card.id_columns == ["id"]
 
 
 def test_executor_options_reach_the_tuning_jobs():
@@ -116,4 +135,4 @@ def test_executor_options_reach_the_tuning_jobs():
     result = run(df, "y", max_runtime=8, max_parallel=2, executor="process", output=None, log=None)
     top = result.leaderboard[0]
     assert top["trials"] > 1 and top["all_folds"]
-    assert result.pipeline.predict_proba(df).shape == (len(df), 2)
+    assert result.model.predict_proba(df).shape == (len(df), 2)

@@ -12,7 +12,7 @@ from hpcore import plugins
 from hpcore.autopilot import AutopilotError, run
 from hpcore.autopilot.data import analyse, features_frame
 from hpcore.autopilot.metrics import score
-from hpcore.autopilot.preprocess import Preprocessor
+from hpcore.autopilot.preprocess import make_preprocessor
 from hpcore.autopilot.search import Candidate, CandidateTrainer, make_splits
 from hpcore.cli import main
 
@@ -143,34 +143,42 @@ def test_parquet_without_pyarrow(tmp_path, capsys, monkeypatch):
 
 
 def test_predict_bad_model_file(tmp_path, capsys):
-    bad = tmp_path / "model.pkl"
+    bad = tmp_path / "model.joblib"
     bad.write_bytes(b"not a pickle")
     data = tmp_path / "d.csv"
     table().to_csv(data, index=False)
-    assert "not an autopilot model" in cli_error(capsys, "predict", str(bad), str(data))
+    assert "is not a saved model" in cli_error(capsys, "predict", str(bad), str(data))
+    assert "no such model file" in cli_error(capsys, "predict", str(tmp_path / "none.joblib"), str(data))
 
 
 def test_preprocessor_statistics_come_from_the_rows_it_is_fitted_on():
     df = table(200)
     df.loc[::7, "x"] = np.nan
+    df.loc[::11, "c"] = np.nan
     train = df.iloc[:150]
-    pre = Preprocessor(["x", "z"], ["c"], skew=True).fit(train)
-    assert pre.skewed_ == ["z"]
-    assert pre.median_["x"] == pytest.approx(train["x"].median())
+    pre = make_preprocessor(["x", "z"], ["c"], power=["z"]).fit(train)
+    numeric = pre.named_transformers_["numeric"]
+    assert numeric["impute"].statistics_[0] == pytest.approx(train["x"].median())
     filled = train["x"].fillna(train["x"].median())
-    assert pre.mean_["x"] == pytest.approx(filled.mean())
-    assert pre.scale_["x"] == pytest.approx(filled.std(ddof=0))
+    assert numeric["scale"].mean_[0] == pytest.approx(filled.mean())
+    assert numeric["scale"].scale_[0] == pytest.approx(filled.std(ddof=0))
+    assert pre.named_transformers_["skewed"]["power"].lambdas_.shape == (1,)  # Yeo-Johnson on z only
     out = pre.transform(train)
     assert out[:, 0].mean() == pytest.approx(0.0, abs=1e-6)
-    # Unseen categories get no one-hot column set; ordinal codes turn them into NaN for trees.
-    odd = df.iloc[:2].assign(c=["never seen", None])
-    assert pre.transform(odd)[:, -4:].tolist() == [[0, 0, 0, 0], [0, 0, 0, 1]]
-    codes = Preprocessor([], ["c"], encoding="ordinal", scale=False, impute=False).fit(train).transform(odd)
+    # Unseen categories get no one-hot column set, missing ones their own; ordinal codes turn both into NaN.
+    odd = df.iloc[:2].assign(c=["never seen", np.nan])
+    names = list(pre.get_feature_names_out())
+    onehot = [i for i, n in enumerate(names) if n.startswith("categorical__")]
+    assert pre.transform(odd)[:, onehot].sum(axis=1).tolist() == [0.0, 1.0]
+    assert pre.transform(odd)[1, names.index("categorical__c_<missing>")] == 1.0
+    codes = make_preprocessor([], ["c"], encoding="ordinal", scale=False).fit(train).transform(odd)
     assert np.isnan(codes).all()
 
 
 def test_no_leakage_between_folds(monkeypatch):
     """Every preprocessor of a cross-validated trial is fitted on its fold's training rows only."""
+    from sklearn.compose import ColumnTransformer
+
     df = table(150)
     a = analyse(df, "y")
     x = features_frame(df, a).reset_index(drop=True)
@@ -181,18 +189,19 @@ def test_no_leakage_between_folds(monkeypatch):
 
     # The fitted scaler's mean is the training fold's mean, not the full data's.
     train, val = splits[0]
-    pre, _ = trainer.fit_fold({**model.space("binary").defaults(), "epochs": 1}, train)
-    assert pre.mean_["x"] == pytest.approx(x["x"].iloc[train].mean())
-    assert pre.mean_["x"] != pytest.approx(x["x"].mean())
+    pipe = trainer.fit_fold({**model.space("binary").defaults(), "epochs": 1}, train)
+    scaler = pipe.named_steps["preprocess"].named_transformers_["numeric"]["scale"]
+    assert scaler.mean_[0] == pytest.approx(x["x"].iloc[train].mean())
+    assert scaler.mean_[0] != pytest.approx(x["x"].mean())
 
     seen: list[set[int]] = []
-    original = Preprocessor.fit
+    original = ColumnTransformer.fit_transform
 
-    def spy(self, frame):
+    def spy(self, frame, y=None, **params):
         seen.append(set(frame.index))
-        return original(self, frame)
+        return original(self, frame, y, **params)
 
-    monkeypatch.setattr(Preprocessor, "fit", spy)
+    monkeypatch.setattr(ColumnTransformer, "fit_transform", spy)
     trainer({**model.space("binary").defaults(), "epochs": 2})
     assert len(seen) == len(splits) == 5
     for rows, (train, val) in zip(seen, splits):

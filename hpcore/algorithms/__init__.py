@@ -15,12 +15,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from hpcore.algorithms.linear_learner import LinearLearner, linear_learner_space
-from hpcore.algorithms.mlp import MLPTrainer, fit_linear, fit_mlp, mlp_space
+from hpcore.algorithms.mlp import MLPTrainer, mlp_space
 from hpcore.algorithms.tabular import (
     TabularModel,
-    fit_xgboost,
+    fit_reporting_xgboost,
+    fit_torch,
+    linear_estimator,
     linear_tabular_space,
+    mlp_estimator,
     mlp_tabular_space,
+    xgboost_estimator,
     xgboost_tabular_space,
 )
 from hpcore.algorithms.xgboost import XGBoostTrainer, xgboost_space
@@ -73,13 +77,14 @@ def hpcore_add_algorithms() -> dict[str, Algorithm]:
         "linear-learner": Algorithm(
             "linear-learner", LinearLearner(), linear_learner_space(), "validation_auc", "maximize",
             "logistic regression with Adam (torch) on the bundled fraud data; SageMaker's ranges",
-            TabularModel(linear_tabular_space, fit_linear, ("onehot",), True)),
+            TabularModel(linear_tabular_space, linear_estimator, ("onehot",), True, fit_torch)),
         "xgboost": Algorithm(
             "xgboost", XGBoostTrainer(), xgboost_space(), "validation_auc", "maximize",
             "gradient-boosted trees (xgboost) on the bundled fraud data; SageMaker's ranges",
-            TabularModel(xgboost_tabular_space, fit_xgboost, ("ordinal", "onehot"), False)),
+            TabularModel(xgboost_tabular_space, xgboost_estimator, ("ordinal", "onehot"), False,
+                         fit_reporting_xgboost)),
         "mlp": Algorithm(
             "mlp", MLPTrainer(), mlp_space(), "validation_auc", "maximize",
             "multilayer perceptron with Adam (torch) on the bundled fraud data",
-            TabularModel(mlp_tabular_space, fit_mlp, ("onehot",), True)),
+            TabularModel(mlp_tabular_space, mlp_estimator, ("onehot",), True, fit_torch)),
     }

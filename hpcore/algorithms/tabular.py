@@ -1,10 +1,12 @@
-"""Tabular models of the algorithm plugins: the ``fit``/``predict`` contract the autopilot tunes.
+"""Tabular models of the algorithm plugins: the scikit-learn estimators the autopilot tunes.
 
 An :class:`~hpcore.algorithms.Algorithm` may carry a :class:`TabularModel` (its ``tabular`` field);
 ``hpcore autopilot`` builds one candidate pipeline per registered algorithm that has one, so a
-third-party plugin adds an autopilot candidate by registering an algorithm with ``tabular=...``.
-The built-ins are the linear learner and the multilayer perceptron (torch, see
-:mod:`hpcore.algorithms.mlp`) and xgboost. Frameworks are imported only when a model is fitted.
+third-party plugin adds an autopilot candidate by registering an algorithm with ``tabular=...``: a
+search space and a function that makes an unfitted scikit-learn estimator from a configuration.
+The built-ins are the linear learner and the multilayer perceptron
+(:class:`~hpcore.estimators.torch_mlp.TorchMLPClassifier` and its regressor, torch) and xgboost
+(its scikit-learn API). Frameworks and scikit-learn are imported only when an estimator is made.
 """
 
 from __future__ import annotations
@@ -17,35 +19,47 @@ import numpy as np
 
 from hpcore.space import Categorical, Float, Int, SearchSpace
 
-__all__ = ["EpochCallback", "TabularModel", "XGBoostModel", "fit_xgboost", "xgboost_tabular_space"]
+__all__ = ["EpochCallback", "TabularModel", "fit_reporting_xgboost", "fit_torch", "linear_estimator",
+           "linear_tabular_space", "mlp_estimator", "mlp_tabular_space", "xgboost_estimator", "xgboost_tabular_space"]
 
-# on_epoch(step, model) -> stop?  Called during training with the model as it is at ``step``.
-EpochCallback = Callable[[int, Any], bool]
+# on_epoch(step, predict) -> stop?  ``predict(x)`` gives the model's outputs as they are at ``step``:
+# class probabilities (n, k) of a classifier, values (n,) of a regressor.
+EpochCallback = Callable[[int, Callable[[Any], np.ndarray]], bool]
+REPORT_ROUNDS = 25  # boosting rounds between two reports of an xgboost fit
 
 
 @dataclass
 class TabularModel:
-    """A trainable model for tables, with a search space per problem type and its preferred preprocessing.
+    """A trainable model for tables: its search space and its scikit-learn estimator.
 
     Args:
         space: ``space(problem_type) -> SearchSpace`` (``binary``, ``multiclass``, ``regression``).
-        fit: ``fit(params, x, y, problem_type, n_classes, seed=0, threads=1, on_epoch=None)``
-            returning a fitted model whose ``predict(x)`` gives class probabilities ``(n, k)`` or
-            values ``(n,)``. ``x`` is a float32 matrix; ``y`` integer codes or floats.
+        estimator: ``estimator(params, problem_type, seed=0, threads=1)`` returning an unfitted
+            scikit-learn estimator (a classifier with ``predict_proba``, or a regressor) that learns
+            from a float matrix and the target's labels or values.
         encodings: Categorical encodings that suit it (``onehot``, ``ordinal``), preferred first.
         scale: Whether it needs standardised, imputed inputs (networks do, trees do not).
+        fit: ``fit(estimator, x, y, on_epoch)`` fitting it while calling ``on_epoch`` (see
+            :data:`EpochCallback`) during training, so that poor trials stop early; None fits it
+            with ``estimator.fit(x, y)`` and reports once, at the end.
 
     Example:
-        >>> import numpy as np
-        >>> model = TabularModel(lambda problem: xgboost_tabular_space(), fit_xgboost, ("ordinal",), False)
-        >>> model.encodings
-        ('ordinal',)
+        >>> model = TabularModel(xgboost_tabular_space, xgboost_estimator, ("ordinal",), False)
+        >>> type(model.estimator(model.space("regression").defaults(), "regression")).__name__
+        'XGBRegressor'
     """
 
     space: Callable[[str], SearchSpace]
-    fit: Callable[..., Any]
+    estimator: Callable[..., Any]
     encodings: tuple[str, ...] = ("onehot",)
     scale: bool = True
+    fit: Callable[[Any, Any, Any, EpochCallback | None], Any] | None = None
+
+    def fit_estimator(self, estimator: Any, x: Any, y: Any, on_epoch: EpochCallback | None = None) -> Any:
+        """Fits ``estimator`` on ``x``, ``y`` (reporting through ``on_epoch`` when it can); returns it."""
+        if self.fit is not None:
+            return self.fit(estimator, x, y, on_epoch)
+        return estimator.fit(x, y)
 
 
 def xgboost_tabular_space(problem_type: str = "binary") -> SearchSpace:
@@ -62,55 +76,56 @@ def xgboost_tabular_space(problem_type: str = "binary") -> SearchSpace:
     })
 
 
-@dataclass
-class XGBoostModel:
-    """A fitted booster; ``predict`` returns probabilities ``(n, k)`` or values."""
-
-    booster: Any
-    problem_type: str
-    rounds: int | None = None
-
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        import xgboost as xgb
-
-        kwargs = {"iteration_range": (0, self.rounds)} if self.rounds else {}
-        p = self.booster.predict(xgb.DMatrix(x), **kwargs)
-        if self.problem_type == "binary":
-            return np.column_stack([1.0 - p, p])
-        return p
-
-
-def fit_xgboost(params: dict[str, Any], x: np.ndarray, y: np.ndarray, problem_type: str, n_classes: int,
-                seed: int = 0, threads: int = 1, on_epoch: EpochCallback | None = None) -> XGBoostModel:
-    """Trains gradient-boosted trees; calls ``on_epoch`` every 25 rounds (stopping when it says so)."""
+def xgboost_estimator(params: dict[str, Any], problem_type: str, seed: int = 0, threads: int = 1) -> Any:
+    """xgboost's scikit-learn estimator for ``params`` (labels kept for classification: ``XGBLabelClassifier``)."""
     try:
-        import xgboost as xgb
+        from xgboost import XGBRegressor
+
+        from hpcore.estimators.xgb import XGBLabelClassifier
     except ImportError:
         raise ImportError("the xgboost candidate needs xgboost: pip install 'hpcore[xgboost]'") from None
-    objective = {"binary": "binary:logistic", "multiclass": "multi:softprob",
-                 "regression": "reg:squarederror"}[problem_type]
-    booster_params: dict[str, Any] = {
-        "objective": objective, "seed": seed, "nthread": threads, "tree_method": "hist",
-        "eta": float(params["eta"]), "max_depth": int(params["max_depth"]),
-        "min_child_weight": float(params["min_child_weight"]), "lambda": float(params["lambda"]),
-        "alpha": float(params["alpha"]), "subsample": float(params["subsample"]),
-        "colsample_bytree": float(params["colsample_bytree"]), "verbosity": 0,
-    }
-    if problem_type == "multiclass":
-        booster_params["num_class"] = n_classes
-    callbacks = []
-    if on_epoch is not None:
-        class _Report(xgb.callback.TrainingCallback):
-            def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
-                if (epoch + 1) % 25:
-                    return False
-                # Returning True is xgboost's own way to stop training.
-                return bool(on_epoch(epoch + 1, XGBoostModel(model, problem_type, epoch + 1)))
+    cls = XGBRegressor if problem_type == "regression" else XGBLabelClassifier
+    return cls(n_estimators=int(params["num_round"]), learning_rate=float(params["eta"]),
+               max_depth=int(params["max_depth"]), min_child_weight=float(params["min_child_weight"]),
+               reg_lambda=float(params["lambda"]), reg_alpha=float(params["alpha"]),
+               subsample=float(params["subsample"]), colsample_bytree=float(params["colsample_bytree"]),
+               tree_method="hist", n_jobs=threads, random_state=seed, verbosity=0)
 
-        callbacks.append(_Report())
-    booster = xgb.train(booster_params, xgb.DMatrix(x, label=y), num_boost_round=int(params["num_round"]),
-                        callbacks=callbacks, verbose_eval=False)
-    return XGBoostModel(booster, problem_type)
+
+def fit_reporting_xgboost(estimator: Any, x: Any, y: Any, on_epoch: EpochCallback | None) -> Any:
+    """Fits an xgboost estimator, calling ``on_epoch`` every :data:`REPORT_ROUNDS` rounds (it may stop it).
+
+    The callback is set for this fit only: the fitted estimator keeps ``callbacks=None``.
+    """
+    if on_epoch is None:
+        return estimator.fit(x, y)
+    import xgboost as xgb
+
+    classify = problem_is_classification(estimator)
+
+    class _Report(xgb.callback.TrainingCallback):
+        def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+            if (epoch + 1) % REPORT_ROUNDS:
+                return False
+
+            def predict(rows: Any, rounds: int = epoch + 1) -> np.ndarray:
+                p = model.predict(xgb.DMatrix(rows), iteration_range=(0, rounds))
+                return np.column_stack([1.0 - p, p]) if classify and p.ndim == 1 else p
+
+            return bool(on_epoch(epoch + 1, predict))  # True is xgboost's own way to stop training
+
+    estimator.set_params(callbacks=[_Report()])
+    try:
+        return estimator.fit(x, y)
+    finally:
+        estimator.set_params(callbacks=None)
+
+
+def problem_is_classification(estimator: Any) -> bool:
+    """Whether a scikit-learn estimator is a classifier."""
+    from sklearn.base import is_classifier
+
+    return bool(is_classifier(estimator))
 
 
 def linear_tabular_space(problem_type: str = "binary") -> SearchSpace:
@@ -134,3 +149,26 @@ def mlp_tabular_space(problem_type: str = "binary") -> SearchSpace:
         "epochs": Int(10, 150, scale="log", category="optimizer", default=30),
         "batch_size": Categorical([32, 128, 512], category="data", default=128),
     })
+
+
+def linear_estimator(params: dict[str, Any], problem_type: str, seed: int = 0, threads: int = 1) -> Any:
+    """The linear learner: :class:`~hpcore.estimators.torch_mlp.TorchMLPClassifier` (or regressor), no hidden layer."""
+    return _torch_estimator(dict(params, layers=0), problem_type, seed, threads)
+
+
+def mlp_estimator(params: dict[str, Any], problem_type: str, seed: int = 0, threads: int = 1) -> Any:
+    """The multilayer perceptron as a :class:`~hpcore.estimators.torch_mlp.TorchMLPClassifier` (or regressor)."""
+    return _torch_estimator(params, problem_type, seed, threads)
+
+
+def _torch_estimator(params: dict[str, Any], problem_type: str, seed: int, threads: int) -> Any:
+    from hpcore.estimators.torch_mlp import TorchMLPClassifier, TorchMLPRegressor
+
+    cls = TorchMLPRegressor if problem_type == "regression" else TorchMLPClassifier
+    names = ("hidden_units", "layers", "dropout", "learning_rate", "weight_decay", "epochs", "batch_size")
+    return cls(**{k: params[k] for k in names if k in params}, random_state=seed, n_threads=threads)
+
+
+def fit_torch(estimator: Any, x: Any, y: Any, on_epoch: EpochCallback | None) -> Any:
+    """Fits a torch estimator, calling ``on_epoch`` after every epoch."""
+    return estimator.fit(x, y, on_epoch=on_epoch)

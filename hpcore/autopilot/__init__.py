@@ -1,9 +1,10 @@
 """The autopilot: from a table and a target column to a tuned, documented model, in one call.
 
 As SageMaker Autopilot, it analyses the data (:mod:`~hpcore.autopilot.data`), generates candidate
-pipelines from the registered algorithms (:mod:`~hpcore.autopilot.search`), tunes them under one
-shared time budget and writes a leaderboard, the best pipeline refit on all rows (a pickle: load
-only your own) and two notebooks that reproduce it. ``hpcore autopilot DATA.csv --target COLUMN`` is
+scikit-learn pipelines from the registered algorithms (:mod:`~hpcore.autopilot.search`), tunes them
+under one shared time budget and writes a leaderboard, the best pipeline refit on all rows (a fitted
+scikit-learn ``Pipeline`` saved with joblib, :mod:`~hpcore.autopilot.model`) and two executed
+notebooks that rebuild and evaluate it with plain scikit-learn code. ``hpcore autopilot DATA.csv --target COLUMN`` is
 the command-line form. Nothing here is imported by ``import hpcore``.
 """
 
@@ -21,10 +22,11 @@ import numpy as np
 from hpcore.autopilot.data import Analysis, AutopilotError, analyse, features_frame, load_table
 from hpcore.autopilot.leaderboard import leaderboard_rows, leaderboard_table, write_csv, write_html
 from hpcore.autopilot.metrics import DEFAULT_OBJECTIVE, DIRECTIONS, METRICS
-from hpcore.autopilot.pipeline import Pipeline, load_pipeline, predict_file
+from hpcore.autopilot.model import ModelCard, load_card, load_model, predict_file, save_model
 from hpcore.autopilot.search import CandidateTrainer, make_candidates, make_splits, successive_halving
 
-__all__ = ["MIN_RUNTIME", "AutopilotError", "AutopilotResult", "Pipeline", "load_pipeline", "predict_file", "run"]
+__all__ = ["MIN_RUNTIME", "AutopilotError", "AutopilotResult", "ModelCard", "load_card", "load_model", "predict_file",
+           "run"]
 
 MIN_RUNTIME = 5.0  # seconds: the default configuration of one candidate on a small table, cross-validated
 REFIT_SHARE = 0.1  # of the budget kept for refitting the winner on all rows
@@ -42,14 +44,17 @@ class AutopilotResult:
         analysis: The data analysis.
         metric: The objective metric.
         leaderboard: One dict per candidate, best first.
-        pipeline: The best pipeline, refit on all rows.
+        model: The best candidate's fitted scikit-learn ``Pipeline``, refit on all rows: it takes
+            the raw table and predicts the target's labels (or values).
+        card: What ``model`` is and how it was chosen (saved as ``model.json``).
         output: The output folder, and ``files`` the files written there.
     """
 
     analysis: Analysis
     metric: str
     leaderboard: list[dict[str, Any]]
-    pipeline: Pipeline
+    model: Any
+    card: ModelCard
     output: str | None = None
     files: dict[str, str] = field(default_factory=dict)
 
@@ -93,7 +98,8 @@ def run(data: Any, target: str, *, problem_type: str | None = None, objective: s
         executor: The tuning jobs' executor (``inprocess``, ``process``, ``dask``...).
         executor_options: Options of that executor.
         seed: Seeds the folds, the models and the search.
-        notebooks: Write the data-exploration and candidate-definition notebooks (needs nbformat).
+        notebooks: Write the data-exploration and candidate-definition notebooks (needs nbformat),
+            executed with their outputs when nbclient and ipykernel are installed.
         na_values: Extra strings that mean "missing" in a CSV.
         log: Receives the progress lines (None: silent).
 
@@ -106,8 +112,8 @@ def run(data: Any, target: str, *, problem_type: str | None = None, objective: s
         >>> df = pd.DataFrame({"x": rng.normal(size=200)})
         >>> df["y"] = (df["x"] + rng.normal(size=200) > 0).astype(int)
         >>> result = run(df, "y", max_runtime=10, output=None, log=None)  # doctest: +SKIP
-        >>> result.leaderboard[0]["score"] > 0.7  # doctest: +SKIP
-        True
+        >>> result.leaderboard[0]["score"] > 0.7, result.model.predict(df[["x"]]).shape  # doctest: +SKIP
+        (True, (200,))
     """
     say = log or (lambda _msg: None)
     start = time.monotonic()
@@ -152,16 +158,19 @@ def run(data: Any, target: str, *, problem_type: str | None = None, objective: s
         errors = "; ".join(f"{r['candidate']}: {r['error']}" for r in rows if r["error"])
         raise AutopilotError(f"no candidate finished within the budget ({errors or 'give a larger --max-runtime'})")
     winner = next(t for t in trainers if t.candidate.name == rows[0]["candidate"])
-    pre, model = winner.fit_fold(rows[0]["params"], np.arange(len(y)))
-    pipeline = Pipeline(target, analysis.problem_type, list(analysis.classes), pre, model, rows[0]["candidate"],
-                        dict(rows[0]["params"]), metric, float(rows[0]["score"]))
-    result = AutopilotResult(analysis, metric, rows, pipeline)
+    labels = df[target].to_numpy() if analysis.problem_type != "regression" else y
+    model = winner.fit_fold(rows[0]["params"], np.arange(len(y)), y=labels)
+    versions = _versions(winner.candidate.algorithm)
+    card = ModelCard(target, analysis.problem_type, list(getattr(model, "classes_", [])), analysis.id_columns,
+                     list(analysis.numeric), list(analysis.categorical), rows[0]["candidate"],
+                     dict(rows[0]["params"]), metric, float(rows[0]["score"]), how, versions)
+    result = AutopilotResult(analysis, metric, rows, model, card)
     say("leaderboard:\n" + result.table())
     if output:
         os.makedirs(output, exist_ok=True)
         result.output = output
         files = result.files
-        files["model"] = pipeline.save(os.path.join(output, "model.pkl"))
+        files["model"], files["model_card"] = save_model(model, card, os.path.join(output, "model.joblib"))
         files["leaderboard_csv"] = write_csv(rows, os.path.join(output, "leaderboard.csv"))
         notes = [f"problem type: {analysis.problem_type} ({analysis.problem_reason})",
                  f"objective: {metric}, validated by {how}"] + analysis.findings
@@ -174,11 +183,29 @@ def run(data: Any, target: str, *, problem_type: str | None = None, objective: s
         if notebooks:
             from hpcore.autopilot.notebooks import write_notebooks
 
-            data_path = os.path.abspath(str(data)) if isinstance(data, (str, os.PathLike)) else None
-            if data_path is None:
-                data_path = os.path.abspath(os.path.join(output, "training_data.csv"))
-                df.to_csv(data_path, index=False)
-            files.update(write_notebooks(output, data_path, target, analysis, pipeline, how, na_values, seed))
+            if isinstance(data, (str, os.PathLike)):
+                data_path = os.path.relpath(os.path.abspath(str(data)), os.path.abspath(output))
+            else:
+                data_path = "training_data.csv"
+                df.to_csv(os.path.join(output, data_path), index=False)
+            files.update(write_notebooks(output, data_path, analysis, card, winner.candidate, na_values, seed,
+                                         all_folds=bool(rows[0]["all_folds"]), log=say))
         say("outputs: " + ", ".join(f"{k}={v}" for k, v in files.items()))
     say(f"done in {time.monotonic() - start:.0f} s")
     return result
+
+
+def _versions(algorithm: str) -> dict[str, str]:
+    """The versions a saved model was made with (hpcore, scikit-learn and the estimator's framework)."""
+    from importlib import metadata
+
+    out = {}
+    for dist in ("hpcore", "scikit-learn", "xgboost-cpu" if algorithm == "xgboost" else "torch"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            if dist == "xgboost-cpu":
+                import xgboost
+
+                out["xgboost"] = xgboost.__version__
+    return out

@@ -19,7 +19,7 @@ from hpcore.autopilot.metrics import PROBLEM_TYPES
 from hpcore.datasets.fraud import auc
 from hpcore.errors import HpcoreError
 
-__all__ = ["MIN_ROWS", "Analysis", "AutopilotError", "analyse", "load_table"]
+__all__ = ["MIN_ROWS", "Analysis", "AutopilotError", "analyse", "features_frame", "load_table", "prepare_features"]
 
 MIN_ROWS = 20  # below this, neither a 5-fold split nor a holdout leaves a meaningful validation set
 MAX_CLASSES = 20  # an integer target with more distinct values than this is a regression target
@@ -95,6 +95,11 @@ class Analysis:
     @property
     def features(self) -> list[str]:
         return self.numeric + self.categorical
+
+    @property
+    def id_columns(self) -> list[str]:
+        """The dropped identifier-like columns: predictions carry them, to be joined back."""
+        return [c for c, why in self.dropped.items() if why.startswith("identifier-like")]
 
     def text(self) -> str:
         """The findings as the terminal shows them."""
@@ -292,13 +297,26 @@ def analyse(df: Any, target: str, problem_type: str | None = None) -> Analysis:
     return out
 
 
-def features_frame(df: Any, analysis: Analysis) -> Any:
-    """The kept feature columns, numeric ones as floats (text that parses as numbers converted)."""
+def prepare_features(df: Any, numeric: list[str], categorical: list[str]) -> Any:
+    """The feature columns as a model reads them: numbers as floats (text that does not parse and
+    +-inf as NaN), categories as text (missing as NaN).
+
+    Example:
+        >>> import pandas as pd
+        >>> prepare_features(pd.DataFrame({"x": ["1", "n/a"], "c": [3, None]}), ["x"], ["c"]).values.tolist()
+        [[1.0, '3.0'], [nan, nan]]
+    """
     import pandas as pd
 
     out = pd.DataFrame(index=df.index)
-    for col in analysis.numeric:
-        out[col] = pd.to_numeric(df[col], errors="coerce").astype(np.float64)
-    for col in analysis.categorical:
-        out[col] = df[col].astype(object).where(df[col].notna(), None)
+    for col in numeric:
+        x = pd.to_numeric(df[col], errors="coerce").astype(np.float64)
+        out[col] = x.where(np.isfinite(x), np.nan)
+    for col in categorical:
+        out[col] = df[col].astype(str).where(df[col].notna(), np.nan).astype(object)
     return out
+
+
+def features_frame(df: Any, analysis: Analysis) -> Any:
+    """The kept feature columns of ``df`` (see :func:`prepare_features`)."""
+    return prepare_features(df, analysis.numeric, analysis.categorical)

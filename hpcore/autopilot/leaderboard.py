@@ -1,10 +1,17 @@
-"""The leaderboard: one row per candidate, best first, as a terminal table, a CSV and an HTML page."""
+"""The leaderboard: one row per candidate, best first, as a terminal table, a CSV and an HTML page.
+
+Each score comes with its standard error over the folds (the fold scores' standard deviation over
+the square root of their number); a candidate whose score is within one standard error of the
+best's is flagged as a tie: on these rows the data cannot tell them apart. With a single holdout
+there is no standard error and no tie is flagged.
+"""
 
 from __future__ import annotations
 
 import csv
 import html
 import json
+import math
 from typing import Any
 
 from hpcore.autopilot.metrics import DIRECTIONS
@@ -13,7 +20,7 @@ from hpcore.trial import TrialState
 
 __all__ = ["leaderboard_rows", "leaderboard_table", "write_csv", "write_html"]
 
-COLUMNS = ["rank", "candidate", "score", "std", "all_folds", "trials", "stopped", "seconds", "rungs", "params"]
+COLUMNS = ["rank", "candidate", "score", "se", "tie", "all_folds", "trials", "stopped", "seconds", "rungs", "params"]
 
 
 def leaderboard_rows(standings: list[Standing], metric: str) -> list[dict[str, Any]]:
@@ -33,6 +40,7 @@ def leaderboard_rows(standings: list[Standing], metric: str) -> list[dict[str, A
             "preprocessing": st.candidate.preprocessing,
             "score": None if best is None else best.value,
             "std": None if best is None else best.metrics.get("score_std"),
+            "se": None if best is None else _standard_error(best.metrics),
             "trials": len(records),
             "stopped": sum(r.state == TrialState.STOPPED for r in records),
             "seconds": round(st.seconds, 1), "rungs": st.rung + 1,
@@ -42,19 +50,35 @@ def leaderboard_rows(standings: list[Standing], metric: str) -> list[dict[str, A
     rows.sort(key=lambda r: r.pop("_key"))  # every fold scored first, then by score
     for i, r in enumerate(rows, start=1):
         r["rank"] = i
+    top = rows[0] if rows else None
+    for r in rows:
+        r["tie"] = bool(top is not None and r is not top and r["all_folds"] and top["se"] and r["score"] is not None
+                        and top["score"] is not None and abs(r["score"] - top["score"]) <= top["se"])
     return rows
 
 
-def _cell(v: Any) -> str:
+def _standard_error(metrics: dict[str, float]) -> float | None:
+    folds = metrics.get("folds", 1.0)
+    std = metrics.get("score_std")
+    return None if std is None or folds < 2 else float(std) / math.sqrt(folds)
+
+
+def _cell(v: Any, column: str = "") -> str:
+    """A value as people read it: 4 decimals for scores, 2 significant digits for errors, seconds whole."""
     if v is None:
         return "-"
+    if column == "tie":
+        return "tie" if v else ""
     if isinstance(v, bool):
         return "yes" if v else "no"
+    if column == "seconds":
+        return f"{v:.0f} s"
+    if column == "se" and isinstance(v, float):
+        return f"±{v:.2g}"
     if isinstance(v, float):
-        return f"{v:.4f}"
+        return f"{v:.4f}" if 1e-3 <= abs(v) < 1e5 or v == 0 else f"{v:.3g}"
     if isinstance(v, dict):
-        return ", ".join(f"{k}={_cell(x) if isinstance(x, float) and abs(x) >= 1e-3 else x}"
-                         for k, x in v.items())
+        return ", ".join(f"{k}={f'{x:.3g}' if isinstance(x, float) else x}" for k, x in v.items())
     return str(v)
 
 
@@ -62,7 +86,7 @@ def leaderboard_table(rows: list[dict[str, Any]], metric: str, with_params: bool
     """A plain-text table of the leaderboard (parameters of the winner only, to keep lines short)."""
     cols = [c for c in COLUMNS if c != "params"]
     head = {c: (metric if c == "score" else c) for c in cols}
-    cells = [[f"{r[c]:.0f}" if c == "seconds" else _cell(r[c]) for c in cols] for r in rows]
+    cells = [[_cell(r[c], c) for c in cols] for r in rows]
     widths = [max([len(head[c])] + [len(row[i]) for row in cells]) for i, c in enumerate(cols)]
     lines = ["  ".join(head[c].ljust(w) for c, w in zip(cols, widths)).rstrip()]
     lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in cells]
@@ -73,8 +97,8 @@ def leaderboard_table(rows: list[dict[str, Any]], metric: str, with_params: bool
 
 def write_csv(rows: list[dict[str, Any]], path: str) -> str:
     """The leaderboard as CSV (parameters as a JSON column)."""
-    fields = ["rank", "candidate", "algorithm", "preprocessing", "score", "std", "all_folds", "trials", "stopped",
-              "seconds", "rungs", "params", "error"]
+    fields = ["rank", "candidate", "algorithm", "preprocessing", "score", "std", "se", "tie", "all_folds", "trials",
+              "stopped", "seconds", "rungs", "params", "error"]
     with open(path, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=fields)
         writer.writeheader()
@@ -85,23 +109,47 @@ def write_csv(rows: list[dict[str, Any]], path: str) -> str:
 
 def write_html(rows: list[dict[str, Any]], path: str, metric: str, title: str, notes: list[str],
                report: str | None = None) -> str:
-    """A self-contained HTML page: the findings, then the leaderboard table (and a link to ``report``)."""
-    cols = ["rank", "candidate", "preprocessing", "score", "std", "all_folds", "trials", "stopped", "seconds",
+    """A self-contained page in the report's style: the findings, then the leaderboard (and a link to ``report``)."""
+    from hpcore.report import CSS
+
+    cols = ["rank", "candidate", "preprocessing", "score", "se", "tie", "all_folds", "trials", "stopped", "seconds",
             "rungs", "params"]
-    head = "".join(f"<th>{html.escape(metric if c == 'score' else c)}</th>" for c in cols)
-    body = "".join(
-        "<tr" + (" class='best'" if r["rank"] == 1 else "") + ">"
-        + "".join(f"<td>{html.escape(_cell(r[c]))}</td>" for c in cols) + "</tr>" for r in rows)
+    numeric = {"rank", "score", "se", "trials", "stopped", "seconds", "rungs"}
+    head = "".join(f"<th>{html.escape(metric if c == 'score' else 'vs best' if c == 'tie' else c)}</th>"
+                   for c in cols)
+
+    def cell(r: dict[str, Any], c: str) -> str:
+        text = html.escape(_cell(r[c], c))
+        if c == "tie" and r[c]:
+            text = "<span class='badge narrow' title='within one standard error of the best'>tie</span>"
+        elif c == "tie" and r["rank"] == 1:
+            text = "<span class='badge fix'>best</span>"
+        elif c == "candidate" and r.get("error"):
+            text += f"<br><small class='muted'>{html.escape(str(r['error']))}</small>"
+        return f"<td class='n'>{text}</td>" if c in numeric else f"<td>{text}</td>"
+
+    body = "".join("<tr" + (" class='best'" if r["rank"] == 1 else "") + ">" + "".join(cell(r, c) for c in cols)
+                   + "</tr>" for r in rows)
     items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
     link = (f"<p>The winner's tuning trials, plots and range advice: <a href='{html.escape(report)}'>"
             f"{html.escape(report)}</a></p>" if report else "")
+    best = rows[0] if rows else None
+    cards = "" if best is None else (
+        "<div class='cards'>"
+        f"<div class='card'><div class='k'>best candidate</div><div class='v best'>{html.escape(best['candidate'])}"
+        f"</div></div><div class='card'><div class='k'>{html.escape(metric)}</div><div class='v'>"
+        f"{html.escape(_cell(best['score']))}</div></div><div class='card'><div class='k'>candidates</div>"
+        f"<div class='v'>{len(rows)}</div></div><div class='card'><div class='k'>ties with the best</div>"
+        f"<div class='v'>{sum(r['tie'] for r in rows)}</div></div></div>")
     page = f"""<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left;font-size:13px}}
-tr.best{{background:#e8f5e9;font-weight:bold}}</style></head>
-<body><h1>{html.escape(title)}</h1><h2>Data analysis</h2><ul>{items}</ul>
-<h2>Leaderboard</h2><table><tr>{head}</tr>{body}</table>{link}</body></html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>{html.escape(title)}</title><style>{CSS}small.muted{{color:var(--muted)}}</style></head><body><main>
+<header><h1>{html.escape(title)}</h1><p>Candidates ranked by their validation {html.escape(metric)}; ± is the
+standard error over the folds, and a tie is within one standard error of the best.</p></header>{cards}
+<h2>Data analysis</h2><ul class="advice">{items}</ul>
+<h2>Leaderboard</h2><div class="scroll"><table id="leaderboard"><thead><tr>{head}</tr></thead>
+<tbody>{body}</tbody></table></div>{link}
+<footer>Made by hpcore autopilot.</footer></main></body></html>
 """
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(page)

@@ -1,4 +1,4 @@
-"""Objective metrics of the autopilot, in numpy: the SageMaker Autopilot set, each with its direction.
+"""Objective metrics of the autopilot, by ``sklearn.metrics``: the SageMaker Autopilot set, with directions.
 
 Classification metrics take class probabilities ``(n, k)`` and integer labels ``0..k-1``; regression
 metrics take predicted values. ``auc`` on more than two classes is the macro one-vs-rest AUC and
@@ -8,8 +8,6 @@ metrics take predicted values. ``auc`` on more than two classes is the macro one
 from __future__ import annotations
 
 import numpy as np
-
-from hpcore.datasets.fraud import auc as _binary_auc
 
 __all__ = ["DEFAULT_OBJECTIVE", "DIRECTIONS", "METRICS", "PROBLEM_TYPES", "score"]
 
@@ -24,22 +22,12 @@ METRICS = {"binary": ("auc", "f1", "accuracy", "logloss"),
 DEFAULT_OBJECTIVE = {"binary": "auc", "multiclass": "accuracy", "regression": "mse"}
 
 
-def _f1_macro(y: np.ndarray, pred: np.ndarray, k: int, binary: bool) -> float:
-    scores = []
-    for c in ([1] if binary else range(k)):
-        tp = float(np.sum((pred == c) & (y == c)))
-        fp = float(np.sum((pred == c) & (y != c)))
-        fn = float(np.sum((pred != c) & (y == c)))
-        scores.append(0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn))
-    return float(np.mean(scores))
-
-
 def score(metric: str, y: np.ndarray, pred: np.ndarray) -> float:
-    """The value of ``metric`` for true ``y`` and predictions ``pred``.
+    """The value of ``metric`` for true ``y`` and predictions ``pred``, by ``sklearn.metrics``.
 
     Args:
         metric: One of :data:`DIRECTIONS`.
-        y: Integer labels (classification) or values (regression).
+        y: Class codes ``0..k-1`` (classification) or values (regression).
         pred: Class probabilities ``(n, k)`` (classification) or predicted values (regression).
 
     Example:
@@ -50,30 +38,32 @@ def score(metric: str, y: np.ndarray, pred: np.ndarray) -> float:
         >>> score("r2", np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 3.0]))
         1.0
     """
+    from sklearn import metrics as m
+
+    if metric not in DIRECTIONS:
+        raise ValueError(f"unknown metric {metric!r}; use one of {', '.join(DIRECTIONS)}")
     y = np.asarray(y)
     pred = np.asarray(pred, dtype=np.float64)
-    if metric in ("mse", "mae", "r2"):
-        err = pred.ravel() - y.astype(np.float64)
-        if metric == "mse":
-            return float(np.mean(err**2))
-        if metric == "mae":
-            return float(np.mean(np.abs(err)))
-        total = float(np.sum((y - y.mean()) ** 2))
-        return float(1.0 - np.sum(err**2) / total) if total > 0 else 0.0
     if not np.isfinite(pred).all():  # a diverged network: the worst score, not a crash
         return {"maximize": 0.0, "minimize": 1e6}[DIRECTIONS[metric]]
+    if metric in ("mse", "mae", "r2"):
+        values = y.astype(np.float64)
+        if metric == "r2":
+            return float(m.r2_score(values, pred.ravel())) if np.ptp(values) > 0 else 0.0
+        fn = m.mean_squared_error if metric == "mse" else m.mean_absolute_error
+        return float(fn(values, pred.ravel()))
     k = pred.shape[1]
     labels = y.astype(np.int64)
     if metric == "accuracy":
-        return float(np.mean(pred.argmax(axis=1) == labels))
+        return float(m.accuracy_score(labels, pred.argmax(axis=1)))
     if metric == "f1":
-        return _f1_macro(labels, pred.argmax(axis=1), k, binary=k == 2)
+        average = "binary" if k == 2 else "macro"
+        return float(m.f1_score(labels, pred.argmax(axis=1), labels=list(range(k)) if k > 2 else None,
+                                average=average, zero_division=0.0))
     if metric == "logloss":
-        p = np.clip(pred[np.arange(len(labels)), labels], 1e-15, 1.0)
-        return float(-np.mean(np.log(p)))
-    if metric == "auc":
-        if k == 2:
-            return _binary_auc(labels, pred[:, 1])
-        present = [c for c in range(k) if 0 < np.sum(labels == c) < len(labels)]
-        return float(np.mean([_binary_auc((labels == c).astype(int), pred[:, c]) for c in present]))
-    raise ValueError(f"unknown metric {metric!r}; use one of {', '.join(DIRECTIONS)}")
+        return float(m.log_loss(labels, pred, labels=list(range(k))))
+    if k == 2:
+        return float(m.roc_auc_score(labels, pred[:, 1]))
+    # Macro one-vs-rest over the classes present in ``y`` (a small fold may lack one).
+    present = [c for c in range(k) if 0 < np.sum(labels == c) < len(labels)]
+    return float(np.mean([m.roc_auc_score((labels == c).astype(int), pred[:, c]) for c in present]))

@@ -1,13 +1,15 @@
 """Candidate pipelines and the search over them: one budget shared by successive halving.
 
-Each candidate is a preprocessing recipe plus a registered algorithm that has a tabular model. Every
+Each candidate is a scikit-learn ``Pipeline``: a ``ColumnTransformer`` (:mod:`~hpcore.autopilot.preprocess`)
+in front of the estimator of a registered algorithm that has a tabular model. Every
 candidate first runs its default configuration, then the candidates take turns: in each rung every
 surviving candidate gets an equal share of that rung's time for Bayesian optimisation (continuing
 from its earlier trials, with the median stopper ending poor trials after their first folds or
 epochs), and only the better half goes on to the next rung. Unused time of a rung flows to the next.
 
-Validation: tables of up to :data:`CV_MAX_ROWS` rows are scored by stratified 5-fold
-cross-validation, larger ones by one stratified 80/20 holdout. Under that line a 20% holdout holds
+Validation (scikit-learn's ``StratifiedKFold``, ``KFold`` and ``train_test_split``): tables of up to
+:data:`CV_MAX_ROWS` rows are scored by stratified 5-fold cross-validation, larger ones by one
+stratified 80/20 holdout. Under that line a 20% holdout holds
 at most 2,000 rows, whose score is noisy enough to rank candidates wrongly; above it a holdout is
 precise enough and costs a fifth of the training time of five folds. A classification table whose
 holdout would hold fewer than :data:`MIN_HOLDOUT_CLASS` rows of its rarest class (fraud: 0.8% of
@@ -23,10 +25,10 @@ from typing import Any
 
 import numpy as np
 
-from hpcore.algorithms.tabular import TabularModel
+from hpcore.algorithms.tabular import EpochCallback, TabularModel
 from hpcore.autopilot.data import Analysis
 from hpcore.autopilot.metrics import DIRECTIONS, score
-from hpcore.autopilot.preprocess import Preprocessor
+from hpcore.autopilot.preprocess import make_preprocessor
 from hpcore.reporter import Reporter
 from hpcore.results import TuningResult, best_of
 from hpcore.trial import TrialRecord, TrialState
@@ -58,16 +60,24 @@ class Candidate:
 
     @property
     def name(self) -> str:
-        return f"{self.algorithm}/{self.encoding}" + ("+log" if self.skew else "")
+        return f"{self.algorithm}/{self.encoding}" + ("+power" if self.skew else "")
 
     @property
     def preprocessing(self) -> str:
         steps = (["median impute", "standardise"] if self.model.scale else ["NaN kept"])
-        return ", ".join(([("log skewed")] if self.skew else []) + steps + [f"{self.encoding} categories"])
+        return ", ".join((["Yeo-Johnson on skewed"] if self.skew else []) + steps + [f"{self.encoding} categories"])
 
-    def preprocessor(self, analysis: Analysis) -> Preprocessor:
-        return Preprocessor(list(analysis.numeric), list(analysis.categorical), self.encoding,
-                            scale=self.model.scale, impute=self.model.scale, skew=self.skew)
+    def preprocessor(self, analysis: Analysis) -> Any:
+        """The unfitted ``ColumnTransformer`` of this candidate (:func:`make_preprocessor`)."""
+        return make_preprocessor(analysis.numeric, analysis.categorical, self.encoding, scale=self.model.scale,
+                                 power=analysis.skewed if self.skew else ())
+
+    def pipeline(self, analysis: Analysis, params: dict[str, Any], seed: int = 0, threads: int = 1) -> Any:
+        """The unfitted scikit-learn ``Pipeline`` (preprocessing, then the model) for ``params``."""
+        from sklearn.pipeline import Pipeline
+
+        model = self.model.estimator(params, analysis.problem_type, seed=seed, threads=threads)
+        return Pipeline([("preprocess", self.preprocessor(analysis)), ("model", model)])
 
 
 def make_candidates(analysis: Analysis, max_candidates: int | None = None) -> list[Candidate]:
@@ -96,7 +106,7 @@ def make_candidates(analysis: Analysis, max_candidates: int | None = None) -> li
 
 
 def make_splits(y: np.ndarray, problem_type: str, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Stratified 5-fold splits up to :data:`CV_MAX_ROWS` rows, one stratified holdout above.
+    """scikit-learn's (stratified) 5-fold splits up to :data:`CV_MAX_ROWS` rows, one (stratified) holdout above.
 
     Example:
         >>> import numpy as np
@@ -104,31 +114,18 @@ def make_splits(y: np.ndarray, problem_type: str, seed: int = 0) -> list[tuple[n
         >>> len(splits), sorted(len(v) for _, v in splits)
         (5, [20, 20, 20, 20, 20])
     """
+    from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+
     n = len(y)
-    rng = np.random.default_rng(seed)
-    if problem_type == "regression":
-        groups = [rng.permutation(n)]
-    else:
-        groups = [rng.permutation(np.flatnonzero(y == c)) for c in np.unique(y)]
-    rarest = min(len(idx) for idx in groups)
-    if n <= CV_MAX_ROWS or (problem_type != "regression" and rarest * HOLDOUT < MIN_HOLDOUT_CLASS):
-        folds: list[list[int]] = [[] for _ in range(FOLDS)]
-        offset = 0
-        for idx in groups:  # deal each class round-robin, so each fold gets its share of every class
-            for j, i in enumerate(idx):
-                folds[(offset + j) % FOLDS].append(int(i))
-            offset += len(idx)
-        out = []
-        for f in range(FOLDS):
-            val = np.sort(np.array(folds[f], dtype=np.int64))
-            mask = np.ones(n, dtype=bool)
-            mask[val] = False
-            out.append((np.flatnonzero(mask), val))
-        return out
-    val = np.sort(np.concatenate([idx[: max(1, int(round(len(idx) * HOLDOUT)))] for idx in groups]))
-    mask = np.ones(n, dtype=bool)
-    mask[val] = False
-    return [(np.flatnonzero(mask), val)]
+    classify = problem_type != "regression"
+    rarest = int(np.unique(y, return_counts=True)[1].min()) if classify else n
+    if n <= CV_MAX_ROWS or (classify and rarest * HOLDOUT < MIN_HOLDOUT_CLASS):
+        folds = StratifiedKFold(FOLDS, shuffle=True, random_state=seed) if classify else \
+            KFold(FOLDS, shuffle=True, random_state=seed)
+        return [(np.asarray(t), np.asarray(v)) for t, v in folds.split(np.zeros(n), y)]
+    train, val = train_test_split(np.arange(n), test_size=HOLDOUT, random_state=seed,
+                                  stratify=y if classify else None)
+    return [(np.sort(train), np.sort(val))]
 
 
 @dataclass
@@ -153,13 +150,22 @@ class CandidateTrainer:
     def n_classes(self) -> int:
         return len(self.analysis.classes)
 
-    def fit_fold(self, params: dict[str, Any], train: np.ndarray, on_epoch: Any = None) -> tuple[Preprocessor, Any]:
-        """Fits the preprocessing and the model on the rows ``train``."""
-        pre = self.candidate.preprocessor(self.analysis).fit(self.x.iloc[train])
-        model = self.candidate.model.fit(params, pre.transform(self.x.iloc[train]), self.y[train],
-                                         self.analysis.problem_type, self.n_classes, seed=self.seed,
-                                         on_epoch=on_epoch)
-        return pre, model
+    def fit_fold(self, params: dict[str, Any], train: np.ndarray, y: Any = None, threads: int = 1,
+                 on_epoch: EpochCallback | None = None) -> Any:
+        """The candidate's scikit-learn pipeline for ``params``, fitted on the rows ``train``.
+
+        ``y`` is the target to learn (the class codes by default; the autopilot's saved model learns
+        the labels themselves, so that it predicts them).
+        """
+        pipe = self.candidate.pipeline(self.analysis, params, seed=self.seed, threads=threads)
+        target = self.y if y is None else np.asarray(y)
+        x_train = pipe.named_steps["preprocess"].fit_transform(self.x.iloc[train])
+        self.candidate.model.fit_estimator(pipe.named_steps["model"], x_train, target[train], on_epoch)
+        return pipe
+
+    def predict(self, model: Any, x: Any) -> np.ndarray:
+        """What the metrics score: class probabilities of a classifier, values of a regressor."""
+        return model.predict(x) if self.analysis.problem_type == "regression" else model.predict_proba(x)
 
     def _out_of_time(self) -> bool:
         return self.deadline is not None and time.time() > self.deadline
@@ -169,23 +175,23 @@ class CandidateTrainer:
         threads = int(getattr(reporter, "threads", None) or 1)
         complete = True
         for f, (train, val) in enumerate(self.splits, start=1):
-            pre = self.candidate.preprocessor(self.analysis).fit(self.x.iloc[train])
+            pipe = self.candidate.pipeline(self.analysis, params, seed=self.seed, threads=threads)
+            pre, model = pipe.named_steps["preprocess"], pipe.named_steps["model"]
+            x_train = pre.fit_transform(self.x.iloc[train])
             x_val, y_val = pre.transform(self.x.iloc[val]), self.y[val]
             cut = {"stopped": False}
 
-            def on_epoch(step: int, model: Any, x_val: np.ndarray = x_val, y_val: np.ndarray = y_val,
+            def on_epoch(step: int, predict: Any, x_val: np.ndarray = x_val, y_val: np.ndarray = y_val,
                          cut: dict[str, bool] = cut) -> bool:
                 stop = self._out_of_time()
                 if len(self.splits) == 1 and reporter is not None:
-                    stop = bool(reporter.report(step, **{self.metric: score(self.metric, y_val,
-                                                                            model.predict(x_val))})) or stop
+                    value = score(self.metric, y_val, predict(x_val))
+                    stop = bool(reporter.report(step, **{self.metric: value})) or stop
                 cut["stopped"] = stop
                 return stop
 
-            model = self.candidate.model.fit(params, pre.transform(self.x.iloc[train]), self.y[train],
-                                             self.analysis.problem_type, self.n_classes, seed=self.seed,
-                                             threads=threads, on_epoch=on_epoch)
-            fold_scores.append(score(self.metric, y_val, model.predict(x_val)))
+            self.candidate.model.fit_estimator(model, x_train, self.y[train], on_epoch)
+            fold_scores.append(score(self.metric, y_val, self.predict(model, x_val)))
             if cut["stopped"]:
                 complete = False
                 break
