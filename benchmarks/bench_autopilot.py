@@ -1,22 +1,28 @@
-"""Autopilot vs FLAML's AutoML vs an untuned HistGradientBoosting, on held-out data.
+"""Autopilot vs FLAML's AutoML vs an untuned HistGradientBoosting, on repeated held-out splits.
 
-Each dataset is split once (75% training, 25% held out, stratified for classification, seed 0).
-The autopilot and FLAML get the same wall-clock budget on the training part; HistGradientBoosting
-runs at its defaults. All scores are computed on the held-out rows by the same functions
-(``hpcore.autopilot.metrics.score``). Run with one thread per library::
+Each dataset is split several times (75% training, 25% held out, stratified for classification,
+one split per ``--splits`` seed); on every split the autopilot and FLAML get the same wall-clock
+budget on the training part, one after the other, and HistGradientBoosting runs at its defaults.
+All scores are computed on the held-out rows by the same functions (``hpcore.autopilot.metrics.score``,
+scikit-learn's metrics). Reported: mean and standard deviation over the splits, and on how many
+splits the autopilot is at or above FLAML. The autopilot's candidates and budget rules were built on
+split seed 0; seeds from 100 on were not looked at while building them. Run with one thread per
+library::
 
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 KERAS_BACKEND=torch \\
-        python benchmarks/bench_autopilot.py --budget 75
+        python benchmarks/bench_autopilot.py --budget 30 --splits 100-104 --json autopilot.json
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 import warnings
 
 import numpy as np
 import pandas as pd
+from seeds import parse_seeds
 
 from hpcore.autopilot import run
 from hpcore.autopilot.metrics import DIRECTIONS, score
@@ -55,74 +61,100 @@ def labels(series: pd.Series, classes: list[str]) -> np.ndarray:
     return np.array([lookup[str(v)] for v in series])
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--budget", type=float, default=75.0, help="seconds per contender per dataset")
-    ap.add_argument("--fraud-rows", type=int, default=20_000)
-    ap.add_argument("--only", nargs="*", help="dataset names to run")
-    args = ap.parse_args()
+def one_split(name: str, df: pd.DataFrame, target: str, problem: str, seed: int, budget: float) -> dict:
+    """The three contenders on one split; returns their held-out scores and times."""
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
+    metric = {"binary": "auc", "multiclass": "accuracy", "regression": "r2"}[problem]
+    train, test = split(df, target, problem, seed)
+    classes = sorted({str(v) for v in df[target]}, key=lambda c: float(c)) if problem != "regression" else []
+    y_test = labels(test[target], classes) if classes else test[target].to_numpy(dtype=float)
+    x_train, x_test = train.drop(columns=[target]), test.drop(columns=[target])
+    res: dict = {"dataset": name, "rows": len(df), "metric": metric, "split": seed}
+
+    t = time.monotonic()
+    ap_result = run(train, target, problem_type=problem, objective=metric, max_runtime=budget, output=None,
+                    log=None, seed=seed)
+    model = ap_result.model
+    if classes:  # the model's classes are the target's own labels: reorder its columns as ``classes``
+        order = [list(map(str, model.classes_)).index(c) for c in classes]
+        pred = model.predict_proba(test)[:, order]
+    else:
+        pred = model.predict(test)
+    res["autopilot"] = score(metric, y_test, pred)
+    res["autopilot_s"] = time.monotonic() - t
+    res["autopilot_best"] = ap_result.card.candidate
+
+    t = time.monotonic()
+    try:
+        from flaml import AutoML
+
+        automl = AutoML()
+        task = "regression" if problem == "regression" else "classification"
+        y_fit = labels(train[target], classes) if classes else train[target].to_numpy(dtype=float)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            automl.fit(x_train, y_fit, task=task, metric=FLAML_METRIC[metric], time_budget=budget,
+                       n_jobs=1, seed=seed, verbose=0)
+        pred = automl.predict_proba(x_test) if classes else automl.predict(x_test)
+        res["flaml"] = score(metric, y_test, pred)
+        res["flaml_best"] = automl.best_estimator
+    except ImportError as exc:
+        res["flaml"], res["flaml_best"] = float("nan"), f"not installed: {exc}"
+    res["flaml_s"] = time.monotonic() - t
+
+    t = time.monotonic()
+    if classes:
+        hgb = HistGradientBoostingClassifier(random_state=seed).fit(x_train, labels(train[target], classes))
+        res["hgb"] = score(metric, y_test, hgb.predict_proba(x_test))
+    else:
+        hgb = HistGradientBoostingRegressor(random_state=seed).fit(x_train, train[target])
+        res["hgb"] = score(metric, y_test, hgb.predict(x_test))
+    res["hgb_s"] = time.monotonic() - t
+    return res
+
+
+def summary(rows: list[dict]) -> str:
+    """The markdown table: per dataset, mean ± standard deviation over the splits, and the wins."""
+    out = ["| dataset | rows | metric | splits | autopilot | FLAML | HGB defaults | autopilot >= FLAML | "
+           "autopilot's winners |", "|---|---|---|---|---|---|---|---|---|"]
+    for name in dict.fromkeys(r["dataset"] for r in rows):
+        rs = [r for r in rows if r["dataset"] == name]
+        ge = (lambda a, b: a >= b) if DIRECTIONS[rs[0]["metric"]] == "maximize" else (lambda a, b: a <= b)
+        cells = [f"{np.mean([r[k] for r in rs]):.4f} ± {np.std([r[k] for r in rs]):.4f}"
+                 for k in ("autopilot", "flaml", "hgb")]
+        wins = sum(ge(r["autopilot"], r["flaml"]) for r in rs)
+        winners = ", ".join(f"{k} {v}" for k, v in sorted(
+            {b: sum(r["autopilot_best"] == b for r in rs) for b in {r["autopilot_best"] for r in rs}}.items()))
+        out.append(f"| {name} | {rs[0]['rows']} | {rs[0]['metric']} | {len(rs)} | {' | '.join(cells)} | "
+                   f"{wins}/{len(rs)} | {winners} |")
+    return "\n".join(out)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--budget", type=float, default=30.0, help="seconds per contender per split")
+    ap.add_argument("--splits", type=parse_seeds, default=parse_seeds("100-104"),
+                    help="split seeds (default 100-104: not used while building the autopilot)")
+    ap.add_argument("--fraud-rows", type=int, default=20_000)
+    ap.add_argument("--only", nargs="*", help="dataset names to run")
+    ap.add_argument("--json", help="write every split's scores to this file")
+    args = ap.parse_args()
     rows = []
     for name, df, target, problem in datasets(args.fraud_rows):
         if args.only and name not in args.only:
             continue
-        metric = {"binary": "auc", "multiclass": "accuracy", "regression": "r2"}[problem]
-        train, test = split(df, target, problem)
-        classes = sorted({str(v) for v in df[target]}, key=lambda c: float(c)) if problem != "regression" else []
-        y_test = labels(test[target], classes) if classes else test[target].to_numpy(dtype=float)
-        x_train, x_test = train.drop(columns=[target]), test.drop(columns=[target])
-        res: dict[str, object] = {"dataset": name, "rows": len(df), "metric": metric}
-
-        t = time.monotonic()
-        ap_result = run(train, target, problem_type=problem, objective=metric, max_runtime=args.budget,
-                        output=None, log=None)
-        pipe = ap_result.pipeline
-        pred = pipe.predict_proba(test) if classes else pipe.predict(test)
-        res["autopilot"] = score(metric, y_test, pred)
-        res["autopilot_s"] = time.monotonic() - t
-        res["autopilot_best"] = pipe.candidate
-
-        t = time.monotonic()
-        try:
-            from flaml import AutoML
-
-            automl = AutoML()
-            task = "regression" if problem == "regression" else "classification"
-            y_fit = labels(train[target], classes) if classes else train[target].to_numpy(dtype=float)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                automl.fit(x_train, y_fit, task=task, metric=FLAML_METRIC[metric], time_budget=args.budget,
-                           n_jobs=1, seed=0, verbose=0)
-            pred = automl.predict_proba(x_test) if classes else automl.predict(x_test)
-            res["flaml"] = score(metric, y_test, pred)
-            res["flaml_best"] = automl.best_estimator
-        except ImportError as exc:
-            res["flaml"], res["flaml_best"] = float("nan"), f"not installed: {exc}"
-        res["flaml_s"] = time.monotonic() - t
-
-        t = time.monotonic()
-        if classes:
-            hgb = HistGradientBoostingClassifier(random_state=0).fit(x_train, labels(train[target], classes))
-            res["hgb"] = score(metric, y_test, hgb.predict_proba(x_test))
-        else:
-            hgb = HistGradientBoostingRegressor(random_state=0).fit(x_train, train[target])
-            res["hgb"] = score(metric, y_test, hgb.predict(x_test))
-        res["hgb_s"] = time.monotonic() - t
-        rows.append(res)
-        print(f"{name}: autopilot {res['autopilot']:.4f} ({res['autopilot_best']}, {res['autopilot_s']:.0f} s)  "
-              f"flaml {res['flaml']:.4f} ({res['flaml_best']}, {res['flaml_s']:.0f} s)  "
-              f"hgb {res['hgb']:.4f} ({res['hgb_s']:.1f} s)", flush=True)
-
-    print("\n| dataset | rows | metric | autopilot (best candidate) | FLAML (best learner) | HGB defaults | "
-          "autopilot >= FLAML | autopilot > HGB |")
-    print("|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        better = (lambda a, b: a >= b) if DIRECTIONS[str(r["metric"])] == "maximize" else (lambda a, b: a <= b)
-        print(f"| {r['dataset']} | {r['rows']} | {r['metric']} | {r['autopilot']:.4f} ({r['autopilot_best']}) | "
-              f"{r['flaml']:.4f} ({r['flaml_best']}) | {r['hgb']:.4f} | "
-              f"{'yes' if better(r['autopilot'], r['flaml']) else 'no'} | "
-              f"{'yes' if better(r['autopilot'], r['hgb']) and r['autopilot'] != r['hgb'] else 'no'} |")
+        for seed in args.splits:
+            res = one_split(name, df, target, problem, seed, args.budget)
+            rows.append(res)
+            print(f"{name} split {seed}: autopilot {res['autopilot']:.4f} ({res['autopilot_best']}, "
+                  f"{res['autopilot_s']:.0f} s)  flaml {res['flaml']:.4f} ({res['flaml_best']}, "
+                  f"{res['flaml_s']:.0f} s)  hgb {res['hgb']:.4f} ({res['hgb_s']:.1f} s)", flush=True)
+            if args.json:
+                with open(args.json, "w") as fh:
+                    json.dump({"budget": args.budget, "splits": args.splits, "rows": rows}, fh, indent=1)
+    print()
+    print(summary(rows))
 
 
 if __name__ == "__main__":

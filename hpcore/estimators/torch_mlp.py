@@ -137,7 +137,7 @@ class TorchMLPClassifier(ClassifierMixin, _TorchMLP):
         check_classification_targets(y)
         self.classes_, codes = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
-            raise ValueError(f"TorchMLPClassifier needs at least 2 classes in y, got {len(self.classes_)}")
+            raise ValueError(f"y has {len(self.classes_)} class: TorchMLPClassifier needs at least 2 classes")
         self._train(x, codes.astype(np.int64), len(self.classes_), True, on_epoch, self.predict_proba)
         return self
 
@@ -151,7 +151,8 @@ class TorchMLPClassifier(ClassifierMixin, _TorchMLP):
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each row."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
 
 class TorchMLPRegressor(RegressorMixin, _TorchMLP):

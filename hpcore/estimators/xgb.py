@@ -46,4 +46,5 @@ class XGBLabelClassifier(XGBClassifier):
 
     def predict(self, X: Any, **kwargs: Any) -> np.ndarray:
         """The most probable label of each row."""
-        return self.classes_[np.asarray(super().predict(X, **kwargs), dtype=np.int64)]
+        codes = np.asarray(super().predict(X, **kwargs), dtype=np.int64)
+        return self.classes_[codes]
