@@ -2,7 +2,7 @@
 
 Every finding is shown to the user and acted on: identifier-like, constant, entirely missing and
 leaking columns are dropped, high-cardinality categories get frequency-limited encodings, skewed
-columns a log transform (in the candidates that use one), missing values an imputer and a missing
+columns a power transform (in the candidates that use one), missing values an imputer and a missing
 indicator, and an imbalanced target stratified folds. Input that cannot be used raises
 :class:`AutopilotError` with one line saying what to change.
 """
@@ -288,7 +288,7 @@ def analyse(df: Any, target: str, problem_type: str | None = None) -> Analysis:
                         "most frequent categories, ordinal codes all")
     if out.skewed:
         findings.append(f"skewed numeric {', '.join(out.skewed[:8])}{' ...' if len(out.skewed) > 8 else ''}: "
-                        "candidates with a log transform")
+                        "candidates with a Yeo-Johnson power transform")
     if out.categorical:
         findings.append(f"categorical {', '.join(out.categorical[:8])}{' ...' if len(out.categorical) > 8 else ''}"
                         ": one-hot for linear/MLP, ordinal for xgboost")
