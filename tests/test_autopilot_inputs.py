@@ -232,3 +232,28 @@ def test_metrics_match_scikit_learn():
     t, p = rng.normal(size=50), rng.normal(size=50)
     assert score("r2", t, p) == pytest.approx(metrics.r2_score(t, p))
     assert score("mae", t, p) == pytest.approx(metrics.mean_absolute_error(t, p))
+
+
+def test_leaderboard_flags_ties_within_one_standard_error(tmp_path):
+    from hpcore.autopilot.leaderboard import leaderboard_rows, leaderboard_table, write_html
+    from hpcore.autopilot.search import Standing
+    from hpcore.results import TuningResult
+    from hpcore.trial import TrialRecord, TrialState
+
+    model = plugins.lookup("algorithms", "xgboost").tabular
+
+    def standing(name: str, value: float, std: float) -> Standing:
+        record = TrialRecord(0, {"eta": 0.123456}, TrialState.COMPLETED, value,
+                             {"auc": value, "score_std": std, "folds": 5.0, "complete": 1.0})
+        return Standing(Candidate(name, model, "ordinal", False), [TuningResult([record], "auc", "maximize")],
+                        seconds=12.34)
+
+    # best 0.90 with std 0.02 over 5 folds: standard error 0.0089; 0.895 is within it, 0.88 is not.
+    rows = leaderboard_rows([standing("c", 0.88, 0.01), standing("a", 0.90, 0.02), standing("b", 0.895, 0.05)], "auc")
+    assert [r["candidate"].split("/")[0] for r in rows] == ["a", "b", "c"]
+    assert rows[0]["se"] == pytest.approx(0.02 / 5 ** 0.5)
+    assert [r["tie"] for r in rows] == [False, True, False]
+    text = leaderboard_table(rows, "auc", with_params=True)
+    assert "±0.0089" in text and "tie" in text.splitlines()[2] and "12 s" in text and "eta=0.123" in text
+    page = open(write_html(rows, str(tmp_path / "l.html"), "auc", "t", ["note"])).read()
+    assert page.count("badge narrow") == 1 and "ties with the best</div><div class='v'>1" in page
