@@ -126,7 +126,8 @@ def write_html(rows: list[dict[str, Any]], path: str, metric: str, title: str, n
             text = "<span class='badge fix'>best</span>"
         elif c == "candidate" and r.get("error"):
             text += f"<br><small class='muted'>{html.escape(str(r['error']))}</small>"
-        return f"<td class='n'>{text}</td>" if c in numeric else f"<td>{text}</td>"
+        kind = "n" if c in numeric else "wrap" if c in ("params", "preprocessing") else ""
+        return f"<td class='{kind}'>{text}</td>" if kind else f"<td>{text}</td>"
 
     body = "".join("<tr" + (" class='best'" if r["rank"] == 1 else "") + ">" + "".join(cell(r, c) for c in cols)
                    + "</tr>" for r in rows)
@@ -143,7 +144,7 @@ def write_html(rows: list[dict[str, Any]], path: str, metric: str, title: str, n
         f"<div class='v'>{sum(r['tie'] for r in rows)}</div></div></div>")
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>{html.escape(title)}</title><style>{CSS}small.muted{{color:var(--muted)}}</style></head><body><main>
+<title>{html.escape(title)}</title><style>{CSS}small.muted{{color:var(--muted)}}td.wrap{{white-space:normal;min-width:220px}}</style></head><body><main>
 <header><h1>{html.escape(title)}</h1><p>Candidates ranked by their validation {html.escape(metric)}; ± is the
 standard error over the folds, and a tie is within one standard error of the best.</p></header>{cards}
 <h2>Data analysis</h2><ul class="advice">{items}</ul>
