@@ -257,3 +257,21 @@ def test_leaderboard_flags_ties_within_one_standard_error(tmp_path):
     assert "±0.0089" in text and "tie" in text.splitlines()[2] and "12 s" in text and "eta=0.123" in text
     page = open(write_html(rows, str(tmp_path / "l.html"), "auc", "t", ["note"])).read()
     assert page.count("badge narrow") == 1 and "ties with the best</div><div class='v'>1" in page
+
+
+def test_the_notebook_code_builds_each_candidates_pipeline():
+    """The scikit-learn code the candidate notebook shows builds the very pipeline the autopilot fits."""
+    from hpcore.autopilot.notebooks import pipeline_code
+    from hpcore.autopilot.search import make_candidates
+
+    df = table(200)
+    df.loc[::9, "x"] = np.nan
+    a = analyse(df, "y")
+    candidates = make_candidates(a)
+    assert {c.name for c in candidates} == {"xgboost/ordinal", "xgboost/onehot", "linear-learner/onehot",
+                                            "linear-learner/onehot+power", "mlp/onehot", "mlp/onehot+power"}
+    for c in candidates:
+        params = c.model.space("binary").defaults()
+        scope: dict = {"np": np}
+        exec(pipeline_code(c, a, params, seed=3), scope)
+        assert repr(scope["pipeline"].get_params()) == repr(c.pipeline(a, params, seed=3).get_params()), c.name

@@ -74,7 +74,10 @@ def estimator_code(estimator: Any) -> tuple[str, str]:
         if not _same(value, defaults.get(key)):
             value = _plain(value) if hasattr(value, "dtype") else value
             args.append(f"{key}={value!r}")
-    return f"from {module} import {cls.__name__}", f"{cls.__name__}({', '.join(args)})"
+    call = f"{cls.__name__}({', '.join(args)})"
+    if len(call) > 88:  # one argument per line, as a formatter would write it
+        call = f"{cls.__name__}(\n" + "".join(f"    {a},\n" for a in args) + ")"
+    return f"from {module} import {cls.__name__}", call
 
 
 def pipeline_code(candidate: Candidate, analysis: Analysis, params: dict[str, Any], seed: int) -> str:
@@ -84,8 +87,8 @@ def pipeline_code(candidate: Candidate, analysis: Analysis, params: dict[str, An
     skewed = [c for c in analysis.numeric if c in set(analysis.skewed)] if candidate.skew and candidate.model.scale \
         else []
     plain = [c for c in analysis.numeric if c not in set(skewed)]
-    imputed = ("(\"impute\", SimpleImputer(strategy=\"median\", add_indicator=True, keep_empty_features=True)), "
-               "(\"scale\", StandardScaler())")
+    imputed = ("\n    (\"impute\", SimpleImputer(strategy=\"median\", add_indicator=True, keep_empty_features=True)),"
+               "\n    (\"scale\", StandardScaler()),\n")
     lines = ["from sklearn.compose import ColumnTransformer", "from sklearn.impute import SimpleImputer",
              "from sklearn.pipeline import Pipeline",
              "from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, PowerTransformer, StandardScaler",
@@ -96,7 +99,7 @@ def pipeline_code(candidate: Candidate, analysis: Analysis, params: dict[str, An
         lines.append(f"parts.append((\"numeric\", Pipeline([{imputed}]), NUMERIC))" if candidate.model.scale else
                      "parts.append((\"numeric\", \"passthrough\", NUMERIC))  # trees route missing values (NaN)")
     if skewed:
-        lines.append(f"parts.append((\"skewed\", Pipeline([(\"power\", PowerTransformer()), {imputed}]), SKEWED))")
+        lines.append(f"parts.append((\"skewed\", Pipeline([\n    (\"power\", PowerTransformer()),{imputed[:-1]}\n]), SKEWED))")
     if analysis.categorical:
         if candidate.encoding == "onehot":
             lines.append("parts.append((\"categorical\", Pipeline([\n"
