@@ -47,7 +47,8 @@ class ModelCard:
             validation score and ``validation`` how it was validated.
 
     Example:
-        >>> card = ModelCard("y", "binary", ["no", "yes"], ["id"], ["x"], [], "xgboost/ordinal", {"eta": 0.1}, "auc", 0.93)
+        >>> card = ModelCard("y", "binary", ["no", "yes"], ["id"], ["x"], [], "xgboost/ordinal", {"eta": 0.1},
+        ...                  "auc", 0.93)
         >>> ModelCard.from_json(card.to_json()) == card
         True
     """
