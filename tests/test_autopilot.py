@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hpcore.autopilot import load_card, load_model, run
+from hpcore.autopilot import load_card, run
 from hpcore.cli import main
 
 

@@ -99,7 +99,8 @@ def pipeline_code(candidate: Candidate, analysis: Analysis, params: dict[str, An
         lines.append(f"parts.append((\"numeric\", Pipeline([{imputed}]), NUMERIC))" if candidate.model.scale else
                      "parts.append((\"numeric\", \"passthrough\", NUMERIC))  # trees route missing values (NaN)")
     if skewed:
-        lines.append(f"parts.append((\"skewed\", Pipeline([\n    (\"power\", PowerTransformer()),{imputed[:-1]}\n]), SKEWED))")
+        power = "\n    (\"power\", PowerTransformer()),"
+        lines.append(f"parts.append((\"skewed\", Pipeline([{power}{imputed[:-1]}\n]), SKEWED))")
     if analysis.categorical:
         if candidate.encoding == "onehot":
             lines.append("parts.append((\"categorical\", Pipeline([\n"
