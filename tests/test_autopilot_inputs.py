@@ -255,7 +255,8 @@ def test_leaderboard_flags_ties_within_one_standard_error(tmp_path):
     assert [r["tie"] for r in rows] == [False, True, False]
     text = leaderboard_table(rows, "auc", with_params=True)
     assert "±0.0089" in text and "tie" in text.splitlines()[2] and "12 s" in text and "eta=0.123" in text
-    page = open(write_html(rows, str(tmp_path / "l.html"), "auc", "t", ["note"])).read()
+    with open(write_html(rows, str(tmp_path / "l.html"), "auc", "t", ["note"])) as fh:
+        page = fh.read()
     assert page.count("badge narrow") == 1 and "ties with the best</div><div class='v'>1" in page
 
 
