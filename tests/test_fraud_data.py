@@ -25,7 +25,7 @@ def test_generator_is_deterministic_and_realistic():
     assert 0.002 < y.mean() < 0.02
     amount = x[:, -1]
     assert amount.min() >= 0 and np.median(amount) < amount.mean()  # right-skewed amounts
-    assert x[:, 0].min() >= 0 and x[:, 0].max() <= 2 * 86_400
+    assert x[:, 0].min() >= 0 and x[:, 0].max() <= 28 * 86_400
     assert np.all(np.diff(x[:, 0]) >= 0)  # ordered by time, as the public CSV
     # Label noise: some legitimate-looking rows are labelled fraud, so no single feature is perfect.
     assert max(auc(y, x[:, j]) for j in range(x.shape[1])) < 0.95
@@ -44,7 +44,7 @@ def test_auc_matches_pairwise_definition_with_ties():
 
 def test_split_is_stratified_and_scaled_on_train_only():
     x, y, cols = make_fraud(rows=10_000, seed=0)
-    d = split(x, y, cols, seed=0)
+    d = split(x, y, cols, seed=0, order="stratified")
     assert len(d.y_train) + len(d.y_val) + len(d.y_test) == len(y)
     rates = [d.y_train.mean(), d.y_val.mean(), d.y_test.mean()]
     assert max(rates) - min(rates) < 0.002
@@ -80,3 +80,13 @@ def test_load_csv_rejects_a_non_binary_target(tmp_path):
     path.write_text("a,Class\n0,0\n1,2\n")
     with pytest.raises(ValueError, match="must be 0 or 1"):
         load_csv(str(path))
+
+
+def test_default_split_is_time_ordered_and_imbalanced():
+    x, y, cols = make_fraud(rows=20_000, seed=0)
+    d = split(x, y, cols)
+    raw = [part[:, 0] * d.scale[0] + d.mean[0] for part in (d.x_train, d.x_val, d.x_test)]
+    assert raw[0].max() <= raw[1].min() and raw[1].max() <= raw[2].min()  # train on the past, test on the future
+    assert 0.002 < y.mean() < 0.008
+    with pytest.raises(ValueError, match="order='sideways'"):
+        split(x, y, cols, order="sideways")
