@@ -90,3 +90,25 @@ def test_default_split_is_time_ordered_and_imbalanced():
     assert 0.002 < y.mean() < 0.008
     with pytest.raises(ValueError, match="order='sideways'"):
         split(x, y, cols, order="sideways")
+
+
+def test_components_are_heavy_tailed_and_the_fraud_pattern_drifts():
+    x, y, _ = make_fraud(rows=60_000, seed=3)
+    v = x[:, 1:29]
+    z = (v - v.mean(0)) / v.std(0)
+    assert np.median((z**4).mean(0)) > 20  # kurtosis far above a Gaussian's 3, as in the public V columns
+    calm, _, _ = make_fraud(rows=60_000, seed=3, outlier_rate=0.0)
+    zc = (calm[:, 1:29] - calm[:, 1:29].mean(0)) / calm[:, 1:29].std(0)
+    assert np.median((zc**4).mean(0)) < 3.5
+    early, late = x[: len(x) // 3], x[-len(x) // 3:]
+    ye, yl = y[: len(y) // 3], y[-len(y) // 3:]
+
+    def fraud_shift(part, labels, col):  # how far fraud's median sits from the legitimate median
+        return np.median(part[labels == 1, col]) - np.median(part[labels == 0, col])
+
+    v14, v2 = 14, 2  # column 0 is Time: V14 is column 14
+    assert fraud_shift(early, ye, v14) < 1.3 * fraud_shift(late, yl, v14) < 0  # the first pattern fades
+    assert abs(fraud_shift(late, yl, v2)) > 2 * abs(fraud_shift(early, ye, v2))  # a second one grows
+    still, ys, _ = make_fraud(rows=60_000, seed=3, drift=0.0)
+    sl = still[-len(still) // 3:]
+    assert abs(fraud_shift(sl, ys[-len(ys) // 3:], v2)) < 0.5 * abs(fraud_shift(late, yl, v2))
