@@ -39,7 +39,7 @@ class MLPTrainer(FraudTask):
     Example:
         >>> from hpcore.reporter import Reporter
         >>> train = MLPTrainer(rows=20000)
-        >>> params = dict(mlp_space().defaults(), epochs=2)
+        >>> params = dict(mlp_space().defaults(), epochs=5)
         >>> train(params, Reporter(0, {}))["validation_auc"] > 0.8
         True
     """
