@@ -7,7 +7,6 @@ weight, mini-batch size).
 
 import sys
 
-
 import hpcore
 from hpcore._examples.fraud import choose_methods
 from hpcore.algorithms.linear_learner import LinearLearner, linear_learner_space

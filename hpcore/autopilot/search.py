@@ -12,8 +12,8 @@ Validation (scikit-learn's ``StratifiedKFold``, ``KFold`` and ``train_test_split
 stratified 80/20 holdout. Under that line a 20% holdout holds
 at most 2,000 rows, whose score is noisy enough to rank candidates wrongly; above it a holdout is
 precise enough and costs a fifth of the training time of five folds. A classification table whose
-holdout would hold fewer than :data:`MIN_HOLDOUT_CLASS` rows of its rarest class (fraud: 0.8% of
-15,000 rows leaves 24 frauds) is cross-validated whatever its size, for the same reason.
+holdout would hold fewer than :data:`MIN_HOLDOUT_CLASS` rows of its rarest class (fraud: 0.5% of
+15,000 rows leaves 15 frauds) is cross-validated whatever its size, for the same reason.
 """
 
 from __future__ import annotations
