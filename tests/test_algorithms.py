@@ -39,6 +39,23 @@ def test_builtin_algorithms_are_registered_with_sagemaker_ranges():
     assert plugins.registry("algorithms")["linear-learner"].plugin == "hpcore.algorithms"
 
 
+def test_svm_algorithm_tunes_and_its_tabular_model_suits_small_classification_tables():
+    pytest.importorskip("sklearn")
+    from hpcore.algorithms.svm import SVMTrainer
+
+    svm = plugins.lookup("algorithms", "svm")
+    assert set(svm.space) == {"C", "gamma"} and svm.space["C"].scale == "log"
+    seen = []
+    out = SVMTrainer(rows=3000)(svm.space.defaults(), Reporter(0, {}, send=lambda s, m: seen.append((s, m))))
+    assert seen == [(1, out)] and 0.5 < out["validation_auc"] <= 1.0
+    tab = svm.tabular
+    assert tab.suits("binary", 10_000) and tab.suits("multiclass", 50)
+    assert not tab.suits("binary", 10_001) and not tab.suits("regression", 100)
+    with pytest.raises(ValueError, match="classifies"):
+        tab.estimator(tab.space("regression").defaults(), "regression")
+    assert plugins.lookup("algorithms", "xgboost").tabular.suits("regression", 10**7)
+
+
 def test_xgboost_missing_gives_the_install_command(monkeypatch):
     monkeypatch.setitem(sys.modules, "xgboost", None)  # makes `import xgboost` fail
     with pytest.raises(ImportError, match=r"pip install 'hpcore\[xgboost\]'"):

@@ -270,9 +270,14 @@ def test_the_notebook_code_builds_each_candidates_pipeline():
     a = analyse(df, "y")
     candidates = make_candidates(a)
     assert {c.name for c in candidates} == {"xgboost/ordinal", "xgboost/onehot", "linear-learner/onehot",
-                                            "linear-learner/onehot+power", "mlp/onehot", "mlp/onehot+power"}
+                                            "linear-learner/onehot+power", "mlp/onehot", "mlp/onehot+power",
+                                            "svm/onehot", "svm/onehot+power"}
+    assert [c.name for c in candidates[:4]] == ["xgboost/ordinal", "svm/onehot+power",  # every model's first
+                                                "linear-learner/onehot+power", "mlp/onehot+power"]  # variant first
     for c in candidates:
         params = c.model.space("binary").defaults()
         scope: dict = {"np": np}
         exec(pipeline_code(c, a, params, seed=3), scope)
         assert repr(scope["pipeline"].get_params()) == repr(c.pipeline(a, params, seed=3).get_params()), c.name
+    regression = analyse(df.assign(y=np.arange(len(df), dtype=float)), "y")
+    assert not any(c.algorithm == "svm" for c in make_candidates(regression))  # SVC classifies only

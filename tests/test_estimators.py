@@ -109,7 +109,7 @@ def _saved_candidate(algorithm: str, df: pd.DataFrame, folder) -> tuple[str, obj
     return path, model
 
 
-@pytest.mark.parametrize("candidate", ["autopilot run (xgboost)", "linear-learner", "mlp"])
+@pytest.mark.parametrize("candidate", ["autopilot run (xgboost)", "linear-learner", "mlp", "svm"])
 def test_saved_model_is_a_scikit_learn_pipeline_loaded_without_the_autopilot(candidate, tmp_path):
     df = _table()
     if candidate.startswith("autopilot"):

@@ -3,9 +3,10 @@
 ``hpcore tune --algorithm NAME`` and job files with ``algorithm: NAME`` look algorithms up in the
 ``algorithms`` registry, which built-in modules and third-party plugins fill through the
 ``hpcore_add_algorithms`` hook, exactly as SageMaker's built-in algorithms come with recommended
-ranges and an objective metric. The built-ins are ``linear-learner`` (torch), ``xgboost`` and ``mlp``
-(torch); their frameworks are imported only when a trial runs. An algorithm with a ``tabular`` model
-is also a candidate of ``hpcore autopilot`` (see :mod:`hpcore.algorithms.tabular`).
+ranges and an objective metric. The built-ins are ``linear-learner`` (torch), ``xgboost``, ``mlp``
+(torch) and ``svm`` (scikit-learn); their frameworks are imported only when a trial runs. An
+algorithm with a ``tabular`` model is also a candidate of ``hpcore autopilot`` (see
+:mod:`hpcore.algorithms.tabular`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from typing import Any
 
 from hpcore.algorithms.linear_learner import LinearLearner, linear_learner_space
 from hpcore.algorithms.mlp import MLPTrainer, mlp_space
+from hpcore.algorithms.svm import SVMTrainer
 from hpcore.algorithms.tabular import (
+    SVM_MAX_ROWS,
     TabularModel,
     fit_reporting_xgboost,
     fit_torch,
@@ -24,6 +27,8 @@ from hpcore.algorithms.tabular import (
     linear_tabular_space,
     mlp_estimator,
     mlp_tabular_space,
+    svm_estimator,
+    svm_tabular_space,
     xgboost_estimator,
     xgboost_tabular_space,
 )
@@ -87,4 +92,9 @@ def hpcore_add_algorithms() -> dict[str, Algorithm]:
             "mlp", MLPTrainer(), mlp_space(), "validation_auc", "maximize",
             "multilayer perceptron with Adam (torch) on the bundled fraud data",
             TabularModel(mlp_tabular_space, mlp_estimator, ("onehot",), True, fit_torch)),
+        "svm": Algorithm(
+            "svm", SVMTrainer(), svm_tabular_space(), "validation_auc", "maximize",
+            "RBF support-vector classifier (scikit-learn) on 10,000 rows of the bundled fraud data",
+            TabularModel(svm_tabular_space, svm_estimator, ("onehot",), True, None,
+                         ("binary", "multiclass"), SVM_MAX_ROWS)),
     }

@@ -5,8 +5,10 @@ An :class:`~hpcore.algorithms.Algorithm` may carry a :class:`TabularModel` (its 
 third-party plugin adds an autopilot candidate by registering an algorithm with ``tabular=...``: a
 search space and a function that makes an unfitted scikit-learn estimator from a configuration.
 The built-ins are the linear learner and the multilayer perceptron
-(:class:`~hpcore.estimators.torch_mlp.TorchMLPClassifier` and its regressor, torch) and xgboost
-(its scikit-learn API). Frameworks and scikit-learn are imported only when an estimator is made.
+(:class:`~hpcore.estimators.torch_mlp.TorchMLPClassifier` and its regressor, torch), xgboost
+(its scikit-learn API) and a support-vector classifier (scikit-learn's ``SVC``, for classification
+tables of up to 10,000 rows). Frameworks and scikit-learn are imported only when an estimator is
+made.
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ import numpy as np
 from hpcore.space import Categorical, Float, Int, SearchSpace
 
 __all__ = ["EpochCallback", "TabularModel", "fit_reporting_xgboost", "fit_torch", "linear_estimator",
-           "linear_tabular_space", "mlp_estimator", "mlp_tabular_space", "xgboost_estimator", "xgboost_tabular_space"]
+           "linear_tabular_space", "mlp_estimator", "mlp_tabular_space", "svm_estimator", "svm_tabular_space",
+           "xgboost_estimator", "xgboost_tabular_space"]
+PROBLEMS = ("binary", "multiclass", "regression")
+SVM_MAX_ROWS = 10_000  # a kernel machine's fit grows with the square of the rows and more
 
 # on_epoch(step, predict) -> stop?  ``predict(x)`` gives the model's outputs as they are at ``step``:
 # class probabilities (n, k) of a classifier, values (n,) of a regressor.
@@ -42,6 +47,8 @@ class TabularModel:
         fit: ``fit(estimator, x, y, on_epoch)`` fitting it while calling ``on_epoch`` (see
             :data:`EpochCallback`) during training, so that poor trials stop early; None fits it
             with ``estimator.fit(x, y)`` and reports once, at the end.
+        problems: The problem types it can learn (the autopilot offers it on those only).
+        max_rows: The largest table it suits (None: any); the autopilot leaves it out above.
 
     Example:
         >>> model = TabularModel(xgboost_tabular_space, xgboost_estimator, ("ordinal",), False)
@@ -54,6 +61,12 @@ class TabularModel:
     encodings: tuple[str, ...] = ("onehot",)
     scale: bool = True
     fit: Callable[[Any, Any, Any, EpochCallback | None], Any] | None = None
+    problems: tuple[str, ...] = PROBLEMS
+    max_rows: int | None = None
+
+    def suits(self, problem_type: str, rows: int) -> bool:
+        """Whether the autopilot should offer this model on a table of ``rows`` rows of this problem type."""
+        return problem_type in self.problems and (self.max_rows is None or rows <= self.max_rows)
 
     def fit_estimator(self, estimator: Any, x: Any, y: Any, on_epoch: EpochCallback | None = None) -> Any:
         """Fits ``estimator`` on ``x``, ``y`` (reporting through ``on_epoch`` when it can); returns it."""
@@ -100,8 +113,9 @@ def fit_reporting_xgboost(estimator: Any, x: Any, y: Any, on_epoch: EpochCallbac
     if on_epoch is None:
         return estimator.fit(x, y)
     import xgboost as xgb
+    from sklearn.base import is_classifier
 
-    classify = problem_is_classification(estimator)
+    classify = is_classifier(estimator)
 
     class _Report(xgb.callback.TrainingCallback):
         def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
@@ -119,13 +133,6 @@ def fit_reporting_xgboost(estimator: Any, x: Any, y: Any, on_epoch: EpochCallbac
         return estimator.fit(x, y)
     finally:
         estimator.set_params(callbacks=None)
-
-
-def problem_is_classification(estimator: Any) -> bool:
-    """Whether a scikit-learn estimator is a classifier."""
-    from sklearn.base import is_classifier
-
-    return bool(is_classifier(estimator))
 
 
 def linear_tabular_space(problem_type: str = "binary") -> SearchSpace:
@@ -149,6 +156,31 @@ def mlp_tabular_space(problem_type: str = "binary") -> SearchSpace:
         "epochs": Int(10, 150, scale="log", category="optimizer", default=30),
         "batch_size": Categorical([32, 128, 512], category="data", default=128),
     })
+
+
+def svm_tabular_space(problem_type: str = "binary") -> SearchSpace:
+    """The RBF support-vector classifier: the penalty ``C`` and the kernel width ``gamma``, both log.
+
+    The default ``gamma`` (0.02) is scikit-learn's ``"scale"`` for about 50 standardised columns.
+    """
+    return SearchSpace({
+        "C": Float(0.01, 1000.0, scale="log", default=1.0),
+        "gamma": Float(1e-4, 1.0, scale="log", default=0.02),
+    })
+
+
+def svm_estimator(params: dict[str, Any], problem_type: str, seed: int = 0, threads: int = 1) -> Any:
+    """scikit-learn's ``SVC`` with an RBF kernel and Platt-scaled probabilities (classification only).
+
+    libsvm's iterations are capped (``max_iter=100_000``): a corner of ``C`` and ``gamma`` can
+    otherwise take minutes to converge, and a capped fit still predicts.
+    """
+    if problem_type == "regression":
+        raise ValueError("the svm tabular model classifies; it has no regression estimator")
+    from sklearn.svm import SVC
+
+    return SVC(C=float(params["C"]), gamma=float(params["gamma"]), probability=True, max_iter=100_000,
+               random_state=seed)
 
 
 def linear_estimator(params: dict[str, Any], problem_type: str, seed: int = 0, threads: int = 1) -> Any:

@@ -83,18 +83,19 @@ class Candidate:
 def make_candidates(analysis: Analysis, max_candidates: int | None = None) -> list[Candidate]:
     """One candidate per registered tabular algorithm first, then their variants (other encoding, log).
 
-    Variants that cannot differ on this table (an encoding without categorical columns, a log
+    Models that do not suit the table (:meth:`TabularModel.suits`: its problem type, its rows) are
+    left out, as are variants that cannot differ on this table (an encoding without categorical columns, a log
     transform without skewed columns) are left out.
     """
     from hpcore import plugins
 
     firsts: list[Candidate] = []
     variants: list[Candidate] = []
-    order = ["xgboost", "linear-learner", "mlp"]
+    order = ["xgboost", "svm", "linear-learner", "mlp"]
     names = sorted(plugins.registry("algorithms"), key=lambda n: (order.index(n) if n in order else 99, n))
     for name in names:
         model = getattr(plugins.lookup("algorithms", name), "tabular", None)
-        if model is None:
+        if model is None or not model.suits(analysis.problem_type, analysis.rows):
             continue
         encodings = model.encodings if analysis.categorical else model.encodings[:1]
         skews = [True, False] if (model.scale and analysis.skewed) else [False]
