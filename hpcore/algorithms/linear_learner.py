@@ -152,9 +152,8 @@ def fit(params: dict[str, Any], data: FraudData, reporter: Any = None, seed: int
                            betas=(float(params["beta_1"]), float(params["beta_2"])),
                            weight_decay=float(params.get("weight_decay", 0.0)))
     pos_weight = float(params.get("pos_weight", 1.0))
-    train_loss = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(pos_weight)) if pos_weight != 1.0 else None
-    loss_fn = torch.nn.BCEWithLogitsLoss()
-    train_loss = train_loss or loss_fn
+    loss_fn = torch.nn.BCEWithLogitsLoss()  # validation loss: every example counts once
+    train_loss = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(pos_weight)) if pos_weight != 1.0 else loss_fn
     value, start = float("nan"), 1
     ckpt = reporter.load_checkpoint() if hasattr(reporter, "load_checkpoint") else None
     if ckpt is not None and ckpt.state is not None:
