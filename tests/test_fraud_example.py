@@ -73,6 +73,21 @@ def test_example_fraud_end_to_end(tmp_path):
     assert (tmp_path / "best" / "model" / "model.pkl").exists()
 
 
+def test_without_kept_models_the_example_scores_the_best_configuration_trained_again(tmp_path):
+    pytest.importorskip("torch")
+    from hpcore.results import TuningResult
+
+    store = tmp_path / "fraud.db"
+    proc = subprocess.run([*HPCORE, "example", "fraud", "--rows", "4000", "--trials", "3", "--repeats", "1",
+                           "--keep", "none", "--store", str(store), "--no-progress"],
+                          capture_output=True, text=True, env=ENV, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    row = _table(proc.stdout)[0]
+    best = TuningResult.from_store(str(store)).best
+    assert int(row[2]) == best.id and float(row[4]) == pytest.approx(best.value, abs=6e-5)  # the same model
+    assert "No model was kept" in proc.stdout and "load_model" not in proc.stdout
+
+
 def test_tuning_gains_over_the_defaults_with_a_larger_learning_rate(tmp_path):
     pytest.importorskip("torch")
     from hpcore._examples.fraud import outcome, run

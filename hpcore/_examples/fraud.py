@@ -30,6 +30,7 @@ from hpcore import plugins
 from hpcore.algorithms.linear_learner import OBJECTIVE, LinearLearner, linear_learner_space
 from hpcore.datasets.fraud import auc
 from hpcore.job import TuningJob
+from hpcore.models import ModelNotFound
 from hpcore.results import TuningResult
 
 __all__ = ["Outcome", "choose_methods", "main", "outcome", "run"]
@@ -137,16 +138,25 @@ class Outcome:
 
 
 def outcome(result: TuningResult, trainer: LinearLearner, seed: int) -> Outcome | None:
-    """Scores the default configuration and the best trial's kept model; None when no trial finished."""
+    """Scores the default configuration and the best trial's model; None when no trial finished.
+
+    The model is the one the trial kept; when the job kept none (``keep="none"``), the best
+    configuration is trained again, which gives the same model (training is seeded).
+    """
     best = result.best_or_none
     if best is None:
         return None
     data = trainer.dataset()
     default = trainer.final_model(linear_learner_space().defaults())
-    model = best.load_model()  # the best trial's own model, kept by the job: no retraining
-    tuned = {split: auc(getattr(data, f"y_{split}"), model.decision_function(getattr(data, f"x_{split}"),
-                                                                              standardized=True))
-             for split in ("val", "test")}
+    try:
+        model = best.load_model()  # the best trial's own model, kept by the job: no retraining
+    except ModelNotFound:
+        again = trainer.final_model(dict(best.params))
+        tuned = {"val": again["validation_auc"], "test": again["test_auc"]}
+    else:
+        tuned = {split: auc(getattr(data, f"y_{split}"), model.decision_function(getattr(data, f"x_{split}"),
+                                                                                  standardized=True))
+                 for split in ("val", "test")}
     return Outcome(seed, default["validation_auc"], default["test_auc"], tuned["val"], tuned["test"],
                    dict(best.params), best.id)
 
@@ -239,6 +249,10 @@ def main(argv: list[str] | None = None) -> int:
     _report(outcomes)
     print(f"\n{repeats * args.trials} trials in {time.monotonic() - started:.0f}s. Store: {args.store}, "
           f"jobs {', '.join(names)}")
-    print(f"Load a best model with hpcore.TuningResult.from_store({args.store!r}, {names[0]!r}).best.load_model(), "
-          f"or copy it out with: hpcore best {args.store} --name {names[0]} --export DIR")
+    if keep == "none" or keep == 0:
+        print("No model was kept (--keep none): the tuned scores above come from training the best "
+              "configuration again")
+    else:
+        print(f"Load a best model with hpcore.TuningResult.from_store({args.store!r}, {names[0]!r})"
+              f".best.load_model(), or copy it out with: hpcore best {args.store} --name {names[0]} --export DIR")
     return 0
