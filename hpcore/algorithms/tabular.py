@@ -172,15 +172,19 @@ def svm_tabular_space(problem_type: str = "binary") -> SearchSpace:
 def svm_estimator(params: dict[str, Any], problem_type: str, seed: int = 0, threads: int = 1) -> Any:
     """scikit-learn's ``SVC`` with an RBF kernel and Platt-scaled probabilities (classification only).
 
-    libsvm's iterations are capped (``max_iter=100_000``): a corner of ``C`` and ``gamma`` can
-    otherwise take minutes to converge, and a capped fit still predicts.
+    The probabilities come from ``CalibratedClassifierCV(SVC(...), method="sigmoid", ensemble=False)``:
+    Platt scaling fitted on 5 internal folds, then one SVC on all rows, which is what
+    ``SVC(probability=True)`` did before scikit-learn 1.9 deprecated it. libsvm's iterations are
+    capped (``max_iter=100_000``): a corner of ``C`` and ``gamma`` can otherwise take minutes to
+    converge, and a capped fit still predicts.
     """
     if problem_type == "regression":
         raise ValueError("the svm tabular model classifies; it has no regression estimator")
+    from sklearn.calibration import CalibratedClassifierCV
     from sklearn.svm import SVC
 
-    return SVC(C=float(params["C"]), gamma=float(params["gamma"]), probability=True, max_iter=100_000,
-               random_state=seed)
+    svc = SVC(C=float(params["C"]), gamma=float(params["gamma"]), max_iter=100_000, random_state=seed)
+    return CalibratedClassifierCV(svc, method="sigmoid", cv=5, ensemble=False)
 
 
 def linear_estimator(params: dict[str, Any], problem_type: str, seed: int = 0, threads: int = 1) -> Any:

@@ -48,13 +48,22 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def estimator_code(estimator: Any) -> tuple[str, str]:
-    """``(import line, constructor call)`` of an unfitted estimator: its parameters that differ from the defaults.
+    """``(import lines, constructor call)`` of an unfitted estimator: its parameters that differ from the defaults.
+
+    An estimator inside another (``CalibratedClassifierCV(SVC(...))``) is written out the same way,
+    and its import joins the lines.
 
     Example:
         >>> from sklearn.linear_model import LogisticRegression
         >>> estimator_code(LogisticRegression(C=0.5))
         ('from sklearn.linear_model import LogisticRegression', 'LogisticRegression(C=0.5)')
     """
+    imports: list[str] = []
+    call = _call(estimator, imports)
+    return "\n".join(dict.fromkeys(imports)), call
+
+
+def _call(estimator: Any, imports: list[str]) -> str:
     import importlib
 
     cls = type(estimator)
@@ -68,16 +77,20 @@ def estimator_code(estimator: Any) -> tuple[str, str]:
             continue
     if module.startswith("sklearn."):  # the public module, e.g. sklearn.linear_model
         module = ".".join(module.split(".")[:2]).rstrip("_")
+    imports.append(f"from {module} import {cls.__name__}")
     defaults = cls().get_params(deep=False)
     args = []
     for key, value in estimator.get_params(deep=False).items():
         if not _same(value, defaults.get(key)):
+            if hasattr(value, "get_params") and not isinstance(value, type):
+                args.append(f"{key}={_call(value, imports)}")
+                continue
             value = _plain(value) if hasattr(value, "dtype") else value
             args.append(f"{key}={value!r}")
     call = f"{cls.__name__}({', '.join(args)})"
     if len(call) > 88:  # one argument per line, as a formatter would write it
         call = f"{cls.__name__}(\n" + "".join(f"    {a},\n" for a in args) + ")"
-    return f"from {module} import {cls.__name__}", call
+    return call
 
 
 def pipeline_code(candidate: Candidate, analysis: Analysis, params: dict[str, Any], seed: int) -> str:
