@@ -25,8 +25,7 @@ from typing import Any
 import numpy as np
 from seeds import parse_seeds
 
-from hpcore import TuningJob
-from hpcore._examples.fraud import choose_methods
+from hpcore._examples.fraud import choose_methods, run
 from hpcore.algorithms.linear_learner import OBJECTIVE, LinearLearner, linear_learner_space
 
 
@@ -73,11 +72,10 @@ def run_optuna(train: LinearLearner, trials: int, seed: int, large: bool) -> dic
     return {"value": best.value, "params": best.user_attrs["params"]}
 
 
-def run_hpcore(train: LinearLearner, trials: int, seed: int, strategy: str, stopper: str,
-               large: bool) -> dict[str, Any]:
-    job = TuningJob(train, linear_learner_space(large=large), objective=OBJECTIVE, direction="maximize",
-                    strategy=strategy, max_trials=trials, early_stopping=stopper, seed=seed, progress=False)
-    best = job.run().best
+def run_hpcore(rows: int, trials: int, seed: int, space: str) -> dict[str, Any]:
+    """The example's own job (:func:`hpcore._examples.fraud.run`), keeping no models."""
+    result, _ = run(trials=trials, seed=seed, rows=rows, progress=False, keep="none", space=space)
+    best = result.best
     assert best is not None
     return {"value": best.value, "params": best.params}
 
@@ -115,7 +113,7 @@ def main() -> None:
         train = LinearLearner(rows=args.rows, seed=seed)
         default = train.final_model(linear_learner_space().defaults())
         t0 = time.monotonic()
-        hp = run_hpcore(train, args.trials, seed, strategy, stopper, large)
+        hp = run_hpcore(args.rows, args.trials, seed, args.space)
         t1 = time.monotonic()
         op = run_optuna(train, args.trials, seed, large)
         t2 = time.monotonic()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hpcore.algorithms.linear_learner import FraudTask
+from hpcore.algorithms.tabular import svc
 from hpcore.datasets.fraud import auc
 
 __all__ = ["SVMTrainer"]
@@ -38,11 +39,10 @@ class SVMTrainer(FraudTask):
 
     def __call__(self, params: dict[str, Any], reporter: Any = None) -> dict[str, float]:
         try:
-            from sklearn.svm import SVC
+            model = svc(params, self.seed)
         except ImportError:
             raise ImportError("the svm algorithm needs scikit-learn: pip install 'hpcore[autopilot]'") from None
         d = self.dataset()
-        model = SVC(C=float(params["C"]), gamma=float(params["gamma"]), max_iter=100_000, random_state=self.seed)
         model.fit(d.x_train, d.y_train)
         value = auc(d.y_val, model.decision_function(d.x_val))
         if reporter is not None:

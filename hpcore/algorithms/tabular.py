@@ -181,10 +181,15 @@ def svm_estimator(params: dict[str, Any], problem_type: str, seed: int = 0, thre
     if problem_type == "regression":
         raise ValueError("the svm tabular model classifies; it has no regression estimator")
     from sklearn.calibration import CalibratedClassifierCV
+
+    return CalibratedClassifierCV(svc(params, seed), method="sigmoid", cv=5, ensemble=False)
+
+
+def svc(params: dict[str, Any], seed: int = 0) -> Any:
+    """The bare RBF ``SVC`` of ``params`` (``C``, ``gamma``), libsvm capped at 100,000 iterations."""
     from sklearn.svm import SVC
 
-    svc = SVC(C=float(params["C"]), gamma=float(params["gamma"]), max_iter=100_000, random_state=seed)
-    return CalibratedClassifierCV(svc, method="sigmoid", cv=5, ensemble=False)
+    return SVC(C=float(params["C"]), gamma=float(params["gamma"]), max_iter=100_000, random_state=seed)
 
 
 def linear_estimator(params: dict[str, Any], problem_type: str, seed: int = 0, threads: int = 1) -> Any:
