@@ -95,6 +95,8 @@ def _add_autopilot(sub: Any) -> None:
     p.add_argument("--na-values", dest="na_values", nargs="*", help="extra strings meaning missing in the CSV")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-notebooks", dest="notebooks", action="store_false", help="skip the two notebooks")
+    p.add_argument("--no-ensemble", dest="ensemble", action="store_false",
+                   help="do not try a soft-voting ensemble of the best candidates")
     pr = sub.add_parser("predict", help="predict with a model saved by hpcore autopilot",
                         description="Predict every row of DATA with MODEL (a joblib file, a pickle, written by hpcore "
                                     "autopilot: load only model files you made yourself).")
@@ -314,7 +316,7 @@ def _cmd_autopilot(args: argparse.Namespace) -> int:
     run(args.data, args.target, problem_type=args.problem_type, objective=args.objective,
         max_candidates=args.max_candidates, max_runtime=args.max_runtime, output=args.output,
         max_parallel=args.max_parallel, executor=args.executor, seed=args.seed, notebooks=args.notebooks,
-        na_values=args.na_values)
+        na_values=args.na_values, ensemble=args.ensemble)
     return 0
 
 

@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 
 from hpcore.autopilot.data import Analysis, AutopilotError, analyse, features_frame, load_table
-from hpcore.autopilot.leaderboard import leaderboard_rows, leaderboard_table, write_csv, write_html
+from hpcore.autopilot.ensemble import ENSEMBLE, build_ensemble
+from hpcore.autopilot.leaderboard import leaderboard_rows, leaderboard_table, with_ensemble, write_csv, write_html
 from hpcore.autopilot.metrics import DEFAULT_OBJECTIVE, DIRECTIONS, METRICS
 from hpcore.autopilot.model import ModelCard, load_card, load_model, predict_file, save_model
 from hpcore.autopilot.search import CandidateTrainer, make_candidates, make_splits, successive_halving
@@ -44,8 +45,9 @@ class AutopilotResult:
         analysis: The data analysis.
         metric: The objective metric.
         leaderboard: One dict per candidate, best first.
-        model: The best candidate's fitted scikit-learn ``Pipeline``, refit on all rows: it takes
-            the raw table and predicts the target's labels (or values).
+        model: The best candidate's fitted scikit-learn ``Pipeline``, refit on all rows (or, when
+            the ensemble wins, a ``VotingClassifier``/``VotingRegressor`` of the members' pipelines):
+            it takes the raw table and predicts the target's labels (or values).
         card: What ``model`` is and how it was chosen (saved as ``model.json``).
         output: The output folder, and ``files`` the files written there.
     """
@@ -81,7 +83,7 @@ def _winner_report(standings: list[Any], name: str, metric: str, problem_type: s
 def run(data: Any, target: str, *, problem_type: str | None = None, objective: str | None = None,
         max_candidates: int | None = None, max_runtime: float = 300.0, output: str | None = "autopilot",
         max_parallel: int = 1, executor: str | None = None, executor_options: dict[str, Any] | None = None,
-        seed: int = 0, notebooks: bool = True, na_values: list[str] | None = None,
+        seed: int = 0, notebooks: bool = True, na_values: list[str] | None = None, ensemble: bool = True,
         log: Callable[[str], Any] | None = print) -> AutopilotResult:
     """Analyses ``data``, tunes candidate pipelines for ``target`` within ``max_runtime`` and saves the best.
 
@@ -101,6 +103,8 @@ def run(data: Any, target: str, *, problem_type: str | None = None, objective: s
         notebooks: Write the data-exploration and candidate-definition notebooks (needs nbformat),
             executed with their outputs when nbclient and ipykernel are installed.
         na_values: Extra strings that mean "missing" in a CSV.
+        ensemble: Also try a weighted soft-voting ensemble of the best candidates
+            (:mod:`~hpcore.autopilot.ensemble`); it wins only when its cross-validated score is better.
         log: Receives the progress lines (None: silent).
 
     Raises:
@@ -157,13 +161,25 @@ def run(data: Any, target: str, *, problem_type: str | None = None, objective: s
     if rows[0]["score"] is None or (isinstance(rows[0]["score"], float) and math.isnan(rows[0]["score"])):
         errors = "; ".join(f"{r['candidate']}: {r['error']}" for r in rows if r["error"])
         raise AutopilotError(f"no candidate finished within the budget ({errors or 'give a larger --max-runtime'})")
-    winner = next(t for t in trainers if t.candidate.name == rows[0]["candidate"])
+    chosen = None
+    if ensemble:
+        began = time.monotonic()
+        chosen = build_ensemble(trainers, standings, rows, metric, start + max_runtime - began, say)
+        if chosen is not None:
+            rows = with_ensemble(rows, chosen, metric, time.monotonic() - began)
     labels = df[target].to_numpy() if analysis.problem_type != "regression" else y
-    model = winner.fit_fold(rows[0]["params"], np.arange(len(y)), y=labels)
-    versions = _versions(winner.candidate.algorithm)
+    if rows[0]["candidate"] == ENSEMBLE and chosen is not None:
+        model = chosen.estimator(analysis, seed=seed).fit(x, labels)
+        members = chosen.members_card()
+        top = next(t for t in trainers if t.candidate.name == members[0]["candidate"])
+    else:
+        chosen, members = None, []
+        top = next(t for t in trainers if t.candidate.name == rows[0]["candidate"])
+        model = top.fit_fold(rows[0]["params"], np.arange(len(y)), y=labels)
+    algorithms = [m.candidate.algorithm for m in chosen.members] if chosen else [top.candidate.algorithm]
     card = ModelCard(target, analysis.problem_type, list(getattr(model, "classes_", [])), analysis.id_columns,
                      list(analysis.numeric), list(analysis.categorical), rows[0]["candidate"],
-                     dict(rows[0]["params"]), metric, float(rows[0]["score"]), how, versions)
+                     dict(rows[0]["params"]), metric, float(rows[0]["score"]), how, _versions(algorithms), members)
     result = AutopilotResult(analysis, metric, rows, model, card)
     say("leaderboard:\n" + result.table())
     if output:
@@ -174,7 +190,7 @@ def run(data: Any, target: str, *, problem_type: str | None = None, objective: s
         files["leaderboard_csv"] = write_csv(rows, os.path.join(output, "leaderboard.csv"))
         notes = [f"problem type: {analysis.problem_type} ({analysis.problem_reason})",
                  f"objective: {metric}, validated by {how}"] + analysis.findings
-        report = _winner_report(standings, rows[0]["candidate"], metric, analysis.problem_type, output, say)
+        report = _winner_report(standings, top.candidate.name, metric, analysis.problem_type, output, say)
         if report:
             files["report"] = report
         files["leaderboard_html"] = write_html(rows, os.path.join(output, "leaderboard.html"), metric,
@@ -188,19 +204,21 @@ def run(data: Any, target: str, *, problem_type: str | None = None, objective: s
             else:
                 data_path = "training_data.csv"
                 df.to_csv(os.path.join(output, data_path), index=False)
-            files.update(write_notebooks(output, data_path, analysis, card, winner.candidate, na_values, seed,
+            candidates = {t.candidate.name: t.candidate for t in trainers}
+            files.update(write_notebooks(output, data_path, analysis, card, candidates, na_values, seed,
                                          all_folds=bool(rows[0]["all_folds"]), log=say))
         say("outputs: " + ", ".join(f"{k}={v}" for k, v in files.items()))
     say(f"done in {time.monotonic() - start:.0f} s")
     return result
 
 
-def _versions(algorithm: str) -> dict[str, str]:
-    """The versions a saved model was made with (hpcore, scikit-learn and the estimator's framework)."""
+def _versions(algorithms: list[str]) -> dict[str, str]:
+    """The versions a saved model was made with (hpcore, scikit-learn and its estimators' frameworks)."""
     from importlib import metadata
 
     out = {}
-    for dist in ("hpcore", "scikit-learn", "xgboost-cpu" if algorithm == "xgboost" else "torch"):
+    frameworks = dict.fromkeys({"xgboost": "xgboost-cpu", "svm": None}.get(a, "torch") for a in algorithms)
+    for dist in ("hpcore", "scikit-learn", *(f for f in frameworks if f)):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:

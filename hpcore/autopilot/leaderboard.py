@@ -14,11 +14,13 @@ import json
 import math
 from typing import Any
 
+import numpy as np
+
 from hpcore.autopilot.metrics import DIRECTIONS
 from hpcore.autopilot.search import Standing
 from hpcore.trial import TrialState
 
-__all__ = ["leaderboard_rows", "leaderboard_table", "write_csv", "write_html"]
+__all__ = ["leaderboard_rows", "leaderboard_table", "with_ensemble", "write_csv", "write_html"]
 
 COLUMNS = ["rank", "candidate", "score", "se", "tie", "all_folds", "trials", "stopped", "seconds", "rungs", "params"]
 
@@ -48,6 +50,31 @@ def leaderboard_rows(standings: list[Standing], metric: str) -> list[dict[str, A
             "all_folds": st.complete(), "_key": st.rank_key(direction),
         })
     rows.sort(key=lambda r: r.pop("_key"))  # every fold scored first, then by score
+    return _ranked(rows)
+
+
+def with_ensemble(rows: list[dict[str, Any]], ensemble: Any, metric: str, seconds: float) -> list[dict[str, Any]]:
+    """``rows`` with the ensemble (:class:`~hpcore.autopilot.ensemble.Ensemble`) ranked among them by its score.
+
+    Its ``params`` are the members' weights; it scored every fold, as its members did. It goes
+    before the rows of an equal score: it was kept for breaking their tie (on the proper score).
+    """
+    folds = len(ensemble.fold_scores)
+    std = float(np.std(ensemble.fold_scores))
+    row = {"candidate": "ensemble", "algorithm": "ensemble",
+           "preprocessing": ("each member's own; mean of the values" if ensemble.problem_type == "regression"
+                             else "each member's own; soft vote"),
+           "score": ensemble.score, "std": std, "se": std / math.sqrt(folds) if folds > 1 else None,
+           "trials": 0, "stopped": 0, "seconds": round(seconds, 1), "rungs": 1, "params": ensemble.weights,
+           "error": None, "all_folds": True}
+    sign = -1.0 if DIRECTIONS[metric] == "maximize" else 1.0
+    at = next((i for i, r in enumerate(rows) if not r["all_folds"] or r["score"] is None
+               or sign * r["score"] >= sign * row["score"]), len(rows))
+    return _ranked(rows[:at] + [row] + rows[at:])
+
+
+def _ranked(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Numbers the rows (already best first) and flags those within one standard error of the best."""
     for i, r in enumerate(rows, start=1):
         r["rank"] = i
     top = rows[0] if rows else None

@@ -60,8 +60,9 @@ def score(metric: str, y: np.ndarray, pred: np.ndarray) -> float:
         average = "binary" if k == 2 else "macro"
         return float(m.f1_score(labels, pred.argmax(axis=1), labels=list(range(k)) if k > 2 else None,
                                 average=average, zero_division=0.0))
-    if metric == "logloss":
-        return float(m.log_loss(labels, pred, labels=list(range(k))))
+    if metric == "logloss":  # float32 models' rows sum to 1 only within 1e-7, which log_loss warns about
+        total = pred.sum(axis=1, keepdims=True)
+        return float(m.log_loss(labels, pred / np.where(total > 0, total, 1.0), labels=list(range(k))))
     if k == 2:
         return float(m.roc_auc_score(labels, pred[:, 1]))
     # Macro one-vs-rest over the classes present in ``y`` (a small fold may lack one).

@@ -1,7 +1,8 @@
 """The autopilot's saved model: a fitted scikit-learn pipeline, with a JSON card describing it.
 
 ``model.joblib`` holds the winning ``sklearn.pipeline.Pipeline`` (its ``ColumnTransformer`` and
-estimator) refit on all rows: ``joblib.load`` gives back an estimator with ``predict`` (the target's
+estimator), or scikit-learn's ``VotingClassifier``/``VotingRegressor`` of such pipelines when the
+ensemble wins, refit on all rows: ``joblib.load`` gives back an estimator with ``predict`` (the target's
 own labels or values) and, for classification, ``predict_proba`` (columns in ``classes_`` order). It
 needs scikit-learn and the estimator's own package (xgboost, or :mod:`hpcore.estimators` for the
 networks), nothing else of the autopilot. ``model.json`` next to it is the model card: the target,
@@ -45,6 +46,9 @@ class ModelCard:
         numeric: The numeric feature columns it reads; ``categorical`` the categorical ones.
         candidate: The winning candidate; ``params`` its hyperparameters; ``metric``/``score`` its
             validation score and ``validation`` how it was validated.
+        versions: The packages the model was made with.
+        members: When ``candidate`` is ``ensemble``: each member's candidate, weight and
+            hyperparameters (``params`` then holds the weights alone).
 
     Example:
         >>> card = ModelCard("y", "binary", ["no", "yes"], ["id"], ["x"], [], "xgboost/ordinal", {"eta": 0.1},
@@ -65,6 +69,7 @@ class ModelCard:
     score: float = float("nan")
     validation: str = ""
     versions: dict[str, str] = field(default_factory=dict)
+    members: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, default=_plain)

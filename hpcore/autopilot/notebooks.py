@@ -21,7 +21,7 @@ from hpcore.autopilot.data import Analysis
 from hpcore.autopilot.model import ModelCard, _plain
 from hpcore.autopilot.search import FOLDS, HOLDOUT, Candidate
 
-__all__ = ["estimator_code", "pipeline_code", "write_notebooks"]
+__all__ = ["ensemble_code", "estimator_code", "pipeline_code", "write_notebooks"]
 
 METRIC_CODE = {
     "auc": "roc_auc_score(y_val, fitted.predict_proba(X_val)[:, 1])",
@@ -129,6 +129,32 @@ def pipeline_code(candidate: Candidate, analysis: Analysis, params: dict[str, An
     return "\n".join(lines)
 
 
+def ensemble_code(members: list[dict[str, Any]], candidates: dict[str, Candidate], analysis: Analysis,
+                  seed: int) -> str:
+    """The scikit-learn code of an ensemble's unfitted ``VotingClassifier`` (or ``VotingRegressor``).
+
+    Each member's pipeline is built by a function holding its :func:`pipeline_code`; ``members`` are
+    the model card's (candidate, weight, params).
+    """
+    from hpcore.autopilot.ensemble import Member
+
+    lines, parts = [], []
+    for i, m in enumerate(members, start=1):
+        candidate = candidates[m["candidate"]]
+        body = pipeline_code(candidate, analysis, m["params"], seed).splitlines()[:-1] + ["return pipeline"]
+        lines += [f"def member_{i}():", f"    \"\"\"{m['candidate']}: {candidate.preprocessing}.\"\"\""]
+        lines += [f"    {line}" if line else "" for line in body] + ["", ""]
+        parts.append(f"    ({Member(candidate, {}, 0).key!r}, member_{i}()),")
+    weights = [m["weight"] for m in members]
+    if analysis.problem_type == "regression":
+        lines += ["from sklearn.ensemble import VotingRegressor", "",
+                  "pipeline = VotingRegressor([", *parts, f"], weights={weights!r})"]
+    else:
+        lines += ["from sklearn.ensemble import VotingClassifier", "",
+                  "pipeline = VotingClassifier([", *parts, f"], voting=\"soft\", weights={weights!r})"]
+    return "\n".join(lines + ["pipeline"])
+
+
 def _load_code(data_path: str, card: ModelCard, na_values: list[str] | None) -> str:
     reader = ("pd.read_parquet(DATA)" if data_path.lower().endswith((".parquet", ".pq"))
               else f"pd.read_csv(DATA, na_values={na_values!r}, skipinitialspace=True)")
@@ -160,13 +186,15 @@ def _split_code(card: ModelCard, seed: int, folds: int) -> str:
             f"splits = list({cls}(n_splits={FOLDS}, shuffle=True, random_state={seed}).split(X, y))")
 
 
-def write_notebooks(folder: str, data_path: str, analysis: Analysis, card: ModelCard, candidate: Candidate,
-                    na_values: list[str] | None = None, seed: int = 0, execute: bool = True,
-                    all_folds: bool = True, log: Callable[[str], Any] | None = None) -> dict[str, str]:
+def write_notebooks(folder: str, data_path: str, analysis: Analysis, card: ModelCard,
+                    candidates: dict[str, Candidate], na_values: list[str] | None = None, seed: int = 0,
+                    execute: bool = True, all_folds: bool = True,
+                    log: Callable[[str], Any] | None = None) -> dict[str, str]:
     """Writes both notebooks into ``folder`` (``data_path`` relative to it) and runs them; returns their paths.
 
-    ``all_folds`` says whether the winner's score came from every fold: only then does the
-    candidate notebook assert that it reproduces it.
+    ``candidates`` are the run's candidates by name: the card's winner (or its ensemble's members)
+    among them. ``all_folds`` says whether the winner's score came from every fold: only then does
+    the candidate notebook assert that it reproduces it.
     """
     try:
         import nbformat
@@ -207,10 +235,7 @@ def write_notebooks(folder: str, data_path: str, analysis: Analysis, card: Model
         v4.new_code_cell(load),
         v4.new_markdown_cell("## Features and target, as the autopilot read them"),
         v4.new_code_cell(_features_code(card, card.numeric, card.categorical)),
-        v4.new_markdown_cell(f"## The pipeline: preprocessing ({candidate.preprocessing}) and the model with the "
-                             "best hyperparameters\n\n```json\n"
-                             f"{json.dumps(card.params, indent=2, default=_plain)}\n```"),
-        v4.new_code_cell(pipeline_code(candidate, analysis, card.params, seed)),
+        *_definition_cells(v4, card, candidates, analysis, seed),
         v4.new_markdown_cell("## Validation again, on the run's folds (preprocessing fitted inside each fold)"),
         v4.new_code_cell(
             _split_code(card, seed, folds) + "\n"
@@ -241,6 +266,21 @@ def write_notebooks(folder: str, data_path: str, analysis: Analysis, card: Model
         nbformat.write(nb, path)
         out[name] = path
     return out
+
+
+def _definition_cells(v4: Any, card: ModelCard, candidates: dict[str, Candidate], analysis: Analysis,
+                      seed: int) -> list[Any]:
+    """The markdown and code cells that build the winner: one pipeline, or the ensemble of its members'."""
+    if card.members:
+        text = (f"## The ensemble: a weighted {'mean' if card.problem_type == 'regression' else 'soft vote'} of "
+                f"{len(card.members)} pipelines, each with its own preprocessing and best hyperparameters\n\n"
+                f"```json\n{json.dumps(card.members, indent=2, default=_plain)}\n```")
+        return [v4.new_markdown_cell(text), v4.new_code_cell(ensemble_code(card.members, candidates, analysis, seed))]
+    candidate = candidates[card.candidate]
+    return [v4.new_markdown_cell(f"## The pipeline: preprocessing ({candidate.preprocessing}) and the model with the "
+                                 "best hyperparameters\n\n```json\n"
+                                 f"{json.dumps(card.params, indent=2, default=_plain)}\n```"),
+            v4.new_code_cell(pipeline_code(candidate, analysis, card.params, seed))]
 
 
 def _execute(nb: Any, folder: str, log: Callable[[str], Any] | None) -> None:

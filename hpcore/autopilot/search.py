@@ -146,6 +146,8 @@ class CandidateTrainer:
     metric: str
     seed: int = 0
     deadline: float | None = None  # time.time() after which the trial ends early (unscored by all folds)
+    # The best trial's out-of-fold predictions seen in this process: (score, params, predictions).
+    best_oof: tuple[float, dict[str, Any], np.ndarray] | None = field(default=None, repr=False)
 
     @property
     def n_classes(self) -> int:
@@ -168,6 +170,28 @@ class CandidateTrainer:
         """What the metrics score: class probabilities of a classifier, values of a regressor."""
         return model.predict(x) if self.analysis.problem_type == "regression" else model.predict_proba(x)
 
+    def out_of_fold(self, params: dict[str, Any]) -> np.ndarray:
+        """Each validation row's prediction by the model fitted on its fold's training rows (NaN elsewhere).
+
+        Taken from the trials when ``params`` is the best one this trainer ran, fitted again otherwise.
+        """
+        if self.best_oof is not None and self.best_oof[1] == params:
+            return self.best_oof[2]
+        oof = self._empty_predictions()
+        for train, val in self.splits:
+            pipe = self.fit_fold(params, train)
+            oof[val] = self.predict(pipe, self.x.iloc[val])
+        return oof
+
+    def _empty_predictions(self) -> np.ndarray:
+        shape = (len(self.y),) if self.analysis.problem_type == "regression" else (len(self.y), self.n_classes)
+        return np.full(shape, np.nan)
+
+    def _keep_if_best(self, value: float, params: dict[str, Any], oof: np.ndarray) -> None:
+        sign = 1.0 if DIRECTIONS[self.metric] == "maximize" else -1.0
+        if self.best_oof is None or sign * value > sign * self.best_oof[0]:
+            self.best_oof = (value, dict(params), oof)
+
     def _out_of_time(self) -> bool:
         return self.deadline is not None and time.time() > self.deadline
 
@@ -175,6 +199,7 @@ class CandidateTrainer:
         fold_scores: list[float] = []
         threads = int(getattr(reporter, "threads", None) or 1)
         complete = True
+        oof = self._empty_predictions()
         for f, (train, val) in enumerate(self.splits, start=1):
             pipe = self.candidate.pipeline(self.analysis, params, seed=self.seed, threads=threads)
             pre, model = pipe.named_steps["preprocess"], pipe.named_steps["model"]
@@ -192,7 +217,8 @@ class CandidateTrainer:
                 return stop
 
             self.candidate.model.fit_estimator(model, x_train, self.y[train], on_epoch)
-            fold_scores.append(score(self.metric, y_val, self.predict(model, x_val)))
+            oof[val] = self.predict(model, x_val)
+            fold_scores.append(score(self.metric, y_val, oof[val]))
             if cut["stopped"]:
                 complete = False
                 break
@@ -201,6 +227,8 @@ class CandidateTrainer:
                 if stop or self._out_of_time():
                     complete = False
                     break
+        if complete:
+            self._keep_if_best(float(np.mean(fold_scores)), params, oof)
         return {self.metric: float(np.mean(fold_scores)), "score_std": float(np.std(fold_scores)),
                 "folds": float(len(fold_scores)), "complete": float(complete)}
 
