@@ -2,10 +2,11 @@
 
 As SageMaker Autopilot, it analyses the data (:mod:`~hpcore.autopilot.data`), generates candidate
 scikit-learn pipelines from the registered algorithms (:mod:`~hpcore.autopilot.search`), tunes them
-under one shared time budget and writes a leaderboard, the best pipeline refit on all rows (a fitted
-scikit-learn ``Pipeline`` saved with joblib, :mod:`~hpcore.autopilot.model`) and two executed
-notebooks that rebuild and evaluate it with plain scikit-learn code. ``hpcore autopilot DATA.csv --target COLUMN`` is
-the command-line form. Nothing here is imported by ``import hpcore``.
+under one shared time budget, tries a soft-voting ensemble of the best (:mod:`~hpcore.autopilot.ensemble`)
+and writes a leaderboard, the winner refit on all rows (a fitted scikit-learn ``Pipeline``, or a
+``VotingClassifier``/``VotingRegressor`` of them, saved with joblib, :mod:`~hpcore.autopilot.model`)
+and two executed notebooks that rebuild and evaluate it with plain scikit-learn code.
+``hpcore autopilot DATA.csv --target COLUMN`` is the command-line form. Nothing here is imported by ``import hpcore``.
 """
 
 from __future__ import annotations
