@@ -82,16 +82,17 @@ def hpcore_add_algorithms() -> dict[str, Algorithm]:
         "linear-learner": Algorithm(
             "linear-learner", LinearLearner(), linear_learner_space(), "validation_auc", "maximize",
             "logistic regression with Adam (torch) on the bundled fraud data; SageMaker's ranges",
-            TabularModel(linear_tabular_space, linear_estimator, ("onehot",), True, fit_torch)),
+            TabularModel(linear_tabular_space, linear_estimator, ("onehot",), True, fit_torch,
+                         package="torch")),
         "xgboost": Algorithm(
             "xgboost", XGBoostTrainer(), xgboost_space(), "validation_auc", "maximize",
             "gradient-boosted trees (xgboost) on the bundled fraud data; SageMaker's ranges",
             TabularModel(xgboost_tabular_space, xgboost_estimator, ("ordinal", "onehot"), False,
-                         fit_reporting_xgboost)),
+                         fit_reporting_xgboost, package="xgboost-cpu")),
         "mlp": Algorithm(
             "mlp", MLPTrainer(), mlp_space(), "validation_auc", "maximize",
             "multilayer perceptron with Adam (torch) on the bundled fraud data",
-            TabularModel(mlp_tabular_space, mlp_estimator, ("onehot",), True, fit_torch)),
+            TabularModel(mlp_tabular_space, mlp_estimator, ("onehot",), True, fit_torch, package="torch")),
         "svm": Algorithm(
             "svm", SVMTrainer(), svm_tabular_space(), "validation_auc", "maximize",
             "RBF support-vector classifier (scikit-learn) on 10,000 rows of the bundled fraud data",

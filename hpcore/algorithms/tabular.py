@@ -49,6 +49,8 @@ class TabularModel:
             with ``estimator.fit(x, y)`` and reports once, at the end.
         problems: The problem types it can learn (the autopilot offers it on those only).
         max_rows: The largest table it suits (None: any); the autopilot leaves it out above.
+        package: The distribution it is trained with beyond scikit-learn (``torch``, ``xgboost-cpu``),
+            whose version a saved model's card records.
 
     Example:
         >>> model = TabularModel(xgboost_tabular_space, xgboost_estimator, ("ordinal",), False)
@@ -63,6 +65,7 @@ class TabularModel:
     fit: Callable[[Any, Any, Any, EpochCallback | None], Any] | None = None
     problems: tuple[str, ...] = PROBLEMS
     max_rows: int | None = None
+    package: str | None = None
 
     def suits(self, problem_type: str, rows: int) -> bool:
         """Whether the autopilot should offer this model on a table of ``rows`` rows of this problem type."""

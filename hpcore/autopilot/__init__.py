@@ -169,18 +169,16 @@ def run(data: Any, target: str, *, problem_type: str | None = None, objective: s
         if chosen is not None:
             rows = with_ensemble(rows, chosen, metric, time.monotonic() - began)
     labels = df[target].to_numpy() if analysis.problem_type != "regression" else y
-    if rows[0]["candidate"] == ENSEMBLE and chosen is not None:
-        model = chosen.estimator(analysis, seed=seed).fit(x, labels)
-        members = chosen.members_card()
-        top = next(t for t in trainers if t.candidate.name == members[0]["candidate"])
-    else:
-        chosen, members = None, []
-        top = next(t for t in trainers if t.candidate.name == rows[0]["candidate"])
-        model = top.fit_fold(rows[0]["params"], np.arange(len(y)), y=labels)
-    algorithms = [m.candidate.algorithm for m in chosen.members] if chosen else [top.candidate.algorithm]
+    if rows[0]["candidate"] != ENSEMBLE:
+        chosen = None
+    members = chosen.members_card() if chosen else []
+    top = next(t for t in trainers if t.candidate.name == (members[0]["candidate"] if chosen else rows[0]["candidate"]))
+    model = chosen.estimator(analysis, seed=seed).fit(x, labels) if chosen else \
+        top.fit_fold(rows[0]["params"], np.arange(len(y)), y=labels)
+    packages = [m.candidate.model.package for m in chosen.members] if chosen else [top.candidate.model.package]
     card = ModelCard(target, analysis.problem_type, list(getattr(model, "classes_", [])), analysis.id_columns,
                      list(analysis.numeric), list(analysis.categorical), rows[0]["candidate"],
-                     dict(rows[0]["params"]), metric, float(rows[0]["score"]), how, _versions(algorithms), members)
+                     dict(rows[0]["params"]), metric, float(rows[0]["score"]), how, _versions(packages), members)
     result = AutopilotResult(analysis, metric, rows, model, card)
     say("leaderboard:\n" + result.table())
     if output:
@@ -213,13 +211,12 @@ def run(data: Any, target: str, *, problem_type: str | None = None, objective: s
     return result
 
 
-def _versions(algorithms: list[str]) -> dict[str, str]:
-    """The versions a saved model was made with (hpcore, scikit-learn and its estimators' frameworks)."""
+def _versions(packages: list[str | None]) -> dict[str, str]:
+    """The versions a saved model was made with (hpcore, scikit-learn and its estimators' ``packages``)."""
     from importlib import metadata
 
     out = {}
-    frameworks = dict.fromkeys({"xgboost": "xgboost-cpu", "svm": None}.get(a, "torch") for a in algorithms)
-    for dist in ("hpcore", "scikit-learn", *(f for f in frameworks if f)):
+    for dist in dict.fromkeys(["hpcore", "scikit-learn", *(p for p in packages if p)]):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:

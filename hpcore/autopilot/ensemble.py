@@ -27,7 +27,7 @@ import numpy as np
 from hpcore.autopilot.metrics import DIRECTIONS, score
 from hpcore.autopilot.search import Candidate, CandidateTrainer, Standing
 
-__all__ = ["ENSEMBLE", "POOL", "ROUNDS", "Ensemble", "Member", "select_weights", "build_ensemble"]
+__all__ = ["ENSEMBLE", "POOL", "ROUNDS", "Ensemble", "Member", "build_ensemble", "member_key", "select_weights"]
 
 ENSEMBLE = "ensemble"
 POOL = 5
@@ -44,8 +44,18 @@ class Member:
 
     @property
     def key(self) -> str:
-        """Its name inside the voting estimator (scikit-learn forbids ``__`` there)."""
-        return self.candidate.name.replace("/", "_").replace("+", "_")
+        """Its name inside the voting estimator."""
+        return member_key(self.candidate.name)
+
+
+def member_key(candidate: str) -> str:
+    """A candidate's name as a voting estimator's member name (scikit-learn forbids ``__`` there).
+
+    Example:
+        >>> member_key("svm/onehot+power")
+        'svm_onehot_power'
+    """
+    return candidate.replace("/", "_").replace("+", "_")
 
 
 @dataclass
@@ -154,10 +164,10 @@ def build_ensemble(trainers: list[CandidateTrainer], standings: list[Standing], 
             continue
         trainer, st = by_name[row["candidate"]]
         params = dict(row["params"])
-        cached = trainer.best_oof is not None and trainer.best_oof[1] == params
         best = st.best(direction)
         refit = st.refit_seconds(direction)
-        cost = refit + (0.0 if cached or best is None or best.duration is None else best.duration)
+        kept = trainer.keeps_predictions(params) or best is None or best.duration is None
+        cost = refit + (0.0 if kept else best.duration)
         if spent + cost > seconds_left:
             continue
         spent += cost

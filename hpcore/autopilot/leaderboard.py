@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from hpcore.autopilot.ensemble import ENSEMBLE, Ensemble
 from hpcore.autopilot.metrics import DIRECTIONS
 from hpcore.autopilot.search import Standing
 from hpcore.trial import TrialState
@@ -53,18 +54,18 @@ def leaderboard_rows(standings: list[Standing], metric: str) -> list[dict[str, A
     return _ranked(rows)
 
 
-def with_ensemble(rows: list[dict[str, Any]], ensemble: Any, metric: str, seconds: float) -> list[dict[str, Any]]:
+def with_ensemble(rows: list[dict[str, Any]], ensemble: Ensemble, metric: str, seconds: float) -> list[dict[str, Any]]:
     """``rows`` with the ensemble (:class:`~hpcore.autopilot.ensemble.Ensemble`) ranked among them by its score.
 
     Its ``params`` are the members' weights; it scored every fold, as its members did. It goes
     before the rows of an equal score: it was kept for breaking their tie (on the proper score).
     """
-    folds = len(ensemble.fold_scores)
     std = float(np.std(ensemble.fold_scores))
-    row = {"candidate": "ensemble", "algorithm": "ensemble",
+    row = {"candidate": ENSEMBLE, "algorithm": ENSEMBLE,
            "preprocessing": ("each member's own; mean of the values" if ensemble.problem_type == "regression"
                              else "each member's own; soft vote"),
-           "score": ensemble.score, "std": std, "se": std / math.sqrt(folds) if folds > 1 else None,
+           "score": ensemble.score, "std": std,
+           "se": _standard_error({"score_std": std, "folds": float(len(ensemble.fold_scores))}),
            "trials": 0, "stopped": 0, "seconds": round(seconds, 1), "rungs": 1, "params": ensemble.weights,
            "error": None, "all_folds": True}
     sign = -1.0 if DIRECTIONS[metric] == "maximize" else 1.0

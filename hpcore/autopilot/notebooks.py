@@ -136,7 +136,7 @@ def ensemble_code(members: list[dict[str, Any]], candidates: dict[str, Candidate
     Each member's pipeline is built by a function holding its :func:`pipeline_code`; ``members`` are
     the model card's (candidate, weight, params).
     """
-    from hpcore.autopilot.ensemble import Member
+    from hpcore.autopilot.ensemble import member_key
 
     lines, parts = [], []
     for i, m in enumerate(members, start=1):
@@ -144,7 +144,7 @@ def ensemble_code(members: list[dict[str, Any]], candidates: dict[str, Candidate
         body = pipeline_code(candidate, analysis, m["params"], seed).splitlines()[:-1] + ["return pipeline"]
         lines += [f"def member_{i}():", f"    \"\"\"{m['candidate']}: {candidate.preprocessing}.\"\"\""]
         lines += [f"    {line}" if line else "" for line in body] + ["", ""]
-        parts.append(f"    ({Member(candidate, {}, 0).key!r}, member_{i}()),")
+        parts.append(f"    ({member_key(m['candidate'])!r}, member_{i}()),")
     weights = [m["weight"] for m in members]
     if analysis.problem_type == "regression":
         lines += ["from sklearn.ensemble import VotingRegressor", "",

@@ -175,13 +175,17 @@ class CandidateTrainer:
 
         Taken from the trials when ``params`` is the best one this trainer ran, fitted again otherwise.
         """
-        if self.best_oof is not None and self.best_oof[1] == params:
-            return self.best_oof[2]
+        if self.keeps_predictions(params):
+            return self.best_oof[2]  # type: ignore[index]
         oof = self._empty_predictions()
         for train, val in self.splits:
             pipe = self.fit_fold(params, train)
             oof[val] = self.predict(pipe, self.x.iloc[val])
         return oof
+
+    def keeps_predictions(self, params: dict[str, Any]) -> bool:
+        """Whether :meth:`out_of_fold` of ``params`` comes from the trials (no fitting)."""
+        return self.best_oof is not None and self.best_oof[1] == params
 
     def _empty_predictions(self) -> np.ndarray:
         shape = (len(self.y),) if self.analysis.problem_type == "regression" else (len(self.y), self.n_classes)
